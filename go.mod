@@ -1,0 +1,10 @@
+module github.com/switchboard-go/switchboard
+
+go 1.24.0
+
+require golang.org/x/time v0.14.0
+
+require (
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+)

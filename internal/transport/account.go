@@ -1,0 +1,311 @@
+package transport
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Window is a documented rate limit: Limit requests per Period.
+type Window struct {
+	Limit  int
+	Period time.Duration
+}
+
+// HeaderWindow names the response headers that describe one rate-limit
+// window. Limit and Reset may be empty.
+type HeaderWindow struct {
+	Limit, Remaining, Reset string
+	// Window is the index in Config.Windows this header set corrects, or
+	// -1 when it corrects none.
+	Window int
+}
+
+// Account is the rate-limit state shared by every client of one provider
+// account: steady limiters (one per window), a not-before gate for
+// server-requested waits, a retry budget and keyed limiters for per-endpoint
+// limits. It is safe for concurrent use.
+type Account struct {
+	mu       sync.Mutex
+	windows  []Window
+	limiters []*rate.Limiter
+	override bool
+
+	notBefore atomic.Int64 // unix nanoseconds; no request starts before it
+	budget    retryBudget
+
+	keyedMu sync.Mutex
+	keyed   map[string]*KeyedLimiter
+}
+
+var accounts sync.Map // account key -> *Account
+
+// accountFor returns the shared Account of (provider, base URL, credential).
+// The credential is hashed: the registry never holds a secret.
+func accountFor(provider, baseURL, credential string, windows []Window) *Account {
+	sum := sha256.Sum256([]byte(provider + "\x00" + baseURL + "\x00" + credential))
+	key := hex.EncodeToString(sum[:])
+	if a, ok := accounts.Load(key); ok {
+		return a.(*Account)
+	}
+	a := &Account{keyed: map[string]*KeyedLimiter{}}
+	a.budget.tokens = budgetMax
+	a.setWindows(windows)
+	actual, _ := accounts.LoadOrStore(key, a)
+	return actual.(*Account)
+}
+
+func (a *Account) setWindows(ws []Window) {
+	a.windows = append([]Window(nil), ws...)
+	a.limiters = make([]*rate.Limiter, len(ws))
+	for i, w := range ws {
+		a.limiters[i] = rate.NewLimiter(perSecond(w.Limit, w.Period), w.Limit)
+	}
+}
+
+// SetRate replaces the account's steady limits with one limiter.
+func (a *Account) SetRate(limit rate.Limit, burst int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.override = true
+	a.windows = nil
+	a.limiters = []*rate.Limiter{rate.NewLimiter(limit, burst)}
+}
+
+func perSecond(n int, period time.Duration) rate.Limit {
+	if n <= 0 || period <= 0 {
+		return rate.Inf
+	}
+	return rate.Limit(float64(n) / period.Seconds())
+}
+
+// correct adjusts window i from a Limit header value. A zero or invalid
+// limit is ignored: SetLimit(0) would block every caller forever.
+func (a *Account) correct(i, limit int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.override || i < 0 || i >= len(a.windows) || limit <= 0 || a.windows[i].Limit == limit {
+		return
+	}
+	a.windows[i].Limit = limit
+	l := a.limiters[i]
+	l.SetLimit(perSecond(limit, a.windows[i].Period))
+	l.SetBurst(limit)
+}
+
+// Block makes no request of this account start before now+d.
+func (a *Account) Block(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	until := time.Now().Add(d).UnixNano()
+	for {
+		cur := a.notBefore.Load()
+		if cur >= until || a.notBefore.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// Gate returns how long from now the not-before gate stays closed.
+func (a *Account) Gate() time.Duration {
+	return time.Until(time.Unix(0, a.notBefore.Load()))
+}
+
+// errWaitTooLong is what wait reports when a wait cannot be taken: it is
+// longer than maxWait or than the time left before ctx's deadline.
+type errWaitTooLong struct {
+	wait     time.Duration
+	deadline bool // the context deadline, not maxWait, was the limit
+}
+
+// wait blocks until the gate is open and every steady limiter grants a
+// token. It fails at once, without sleeping, when the gate wait exceeds
+// maxWait or a wait exceeds what is left of ctx's deadline.
+func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d := a.Gate(); d > 0 {
+		if d > maxWait {
+			return &errWaitTooLong{wait: d}
+		}
+		if exceedsDeadline(ctx, d) {
+			return &errWaitTooLong{wait: d, deadline: true}
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	a.mu.Lock()
+	limiters := a.limiters
+	a.mu.Unlock()
+	now := time.Now()
+	var delay time.Duration
+	rs := make([]*rate.Reservation, 0, len(limiters))
+	for _, l := range limiters {
+		r := l.ReserveN(now, 1)
+		if !r.OK() {
+			cancelAll(rs, now)
+			return &errWaitTooLong{wait: time.Hour}
+		}
+		rs = append(rs, r)
+		delay = max(delay, r.DelayFrom(now))
+	}
+	if delay <= 0 {
+		return nil
+	}
+	if exceedsDeadline(ctx, delay) {
+		cancelAll(rs, now)
+		return &errWaitTooLong{wait: delay, deadline: true}
+	}
+	if err := sleep(ctx, delay); err != nil {
+		cancelAll(rs, time.Now())
+		return err
+	}
+	return nil
+}
+
+func cancelAll(rs []*rate.Reservation, now time.Time) {
+	for _, r := range rs {
+		r.CancelAt(now)
+	}
+}
+
+func exceedsDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Retry budget (AWS standard mode): retries spend tokens, successes earn
+// them back, and an empty budget stops retries so a failing provider is not
+// hammered by every caller at once.
+const (
+	budgetMax         = 500
+	budgetRetryCost   = 5
+	budgetTimeoutCost = 10
+)
+
+type retryBudget struct {
+	mu     sync.Mutex
+	tokens int
+}
+
+func (b *retryBudget) take(cost int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tokens < cost {
+		return false
+	}
+	b.tokens -= cost
+	return true
+}
+
+func (b *retryBudget) refund() {
+	b.mu.Lock()
+	if b.tokens < budgetMax {
+		b.tokens++
+	}
+	b.mu.Unlock()
+}
+
+// Keyed returns the account's limiter family called name (for example
+// Dialpad's "5 call initiations per minute per user"), creating it with the
+// given rate and burst on first use. At most maxKeys keys are remembered;
+// the least recently used is dropped first.
+func (a *Account) Keyed(name string, limit rate.Limit, burst, maxKeys int) *KeyedLimiter {
+	a.keyedMu.Lock()
+	defer a.keyedMu.Unlock()
+	k, ok := a.keyed[name]
+	if !ok {
+		k = &KeyedLimiter{limit: limit, burst: burst, max: maxKeys, order: list.New(), items: map[string]*list.Element{}}
+		a.keyed[name] = k
+	}
+	return k
+}
+
+// KeyedLimiter is a bounded LRU of rate limiters, one per key.
+type KeyedLimiter struct {
+	mu    sync.Mutex
+	limit rate.Limit
+	burst int
+	max   int
+	order *list.List // front = most recent; values are *keyedEntry
+	items map[string]*list.Element
+}
+
+type keyedEntry struct {
+	key string
+	l   *rate.Limiter
+}
+
+func (k *KeyedLimiter) limiter(key string) *rate.Limiter {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e, ok := k.items[key]; ok {
+		k.order.MoveToFront(e)
+		return e.Value.(*keyedEntry).l
+	}
+	l := rate.NewLimiter(k.limit, k.burst)
+	k.items[key] = k.order.PushFront(&keyedEntry{key: key, l: l})
+	for k.max > 0 && k.order.Len() > k.max {
+		old := k.order.Back()
+		k.order.Remove(old)
+		delete(k.items, old.Value.(*keyedEntry).key)
+	}
+	return l
+}
+
+// Reserve takes a token for key, sleeping for it when the wait fits within
+// maxWait and ctx's deadline. Otherwise it takes nothing and returns the wait
+// that would be needed, with ok=false.
+func (k *KeyedLimiter) Reserve(ctx context.Context, key string, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
+	l := k.limiter(key)
+	now := time.Now()
+	r := l.ReserveN(now, 1)
+	if !r.OK() {
+		return time.Duration(1<<63 - 1), false, nil
+	}
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return 0, true, nil
+	}
+	if d > maxWait || exceedsDeadline(ctx, d) {
+		r.CancelAt(now)
+		return d, false, nil
+	}
+	if err := sleep(ctx, d); err != nil {
+		r.CancelAt(time.Now())
+		return d, false, err
+	}
+	return d, true, nil
+}
+
+func (e *errWaitTooLong) Error() string {
+	if e.deadline {
+		return "rate limit wait of " + e.wait.Round(time.Millisecond).String() + " would exceed the context deadline"
+	}
+	return "rate limit wait of " + e.wait.Round(time.Millisecond).String() + " exceeds the maximum retry wait"
+}
+

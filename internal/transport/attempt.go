@@ -1,0 +1,363 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// attempt is the state of one logical operation across its attempts. The
+// retryablehttp hooks are its methods, so each operation's decisions see
+// only its own requests.
+type attempt struct {
+	c          *Client
+	op         string
+	idempotent bool
+
+	attempts   int
+	wrote      atomic.Bool // this attempt wrote (part of) the request
+	dialFailed atomic.Bool // this attempt failed to connect
+	status     int         // last status seen
+	lastErr    error       // last transport error seen
+	nextWait   time.Duration
+	retryAfter time.Duration
+	noBudget   bool
+}
+
+func (a *attempt) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		WroteHeaders: func() { a.wrote.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote.Store(true) },
+		ConnectDone: func(_, _ string, err error) {
+			if err != nil {
+				a.dialFailed.Store(true)
+			}
+		},
+		DNSDone: func(info httptrace.DNSDoneInfo) {
+			if info.Err != nil {
+				a.dialFailed.Store(true)
+			}
+		},
+	}
+}
+
+// notSent reports that the last attempt provably reached no server: a
+// connection could not be made and nothing was written.
+func (a *attempt) notSent() bool { return a.dialFailed.Load() && !a.wrote.Load() }
+
+func (a *attempt) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
+	a.attempts = i + 1
+	a.wrote.Store(false)
+	a.dialFailed.Store(false)
+}
+
+func (a *attempt) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	return a.nextWait
+}
+
+// prepareRetry waits for the account's gate and limiter before each retry,
+// exactly as before the first attempt.
+func (a *attempt) prepareRetry(req *http.Request) error {
+	return a.c.account.wait(req.Context(), a.c.s.MaxRetryWait)
+}
+
+// errorHandler keeps retryablehttp's "giving up after N attempts" away from
+// users: a transport failure is returned as is, a final response is passed
+// through for fail to turn into a typed error.
+func (a *attempt) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
+	if err != nil {
+		if resp != nil {
+			drain(resp.Body)
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// checkRetry is the retry policy of DESIGN.md: a request that can ring a
+// phone is sent again only after a 429 or when nothing was written; reads
+// and deletes also retry connection errors and 502/503/504. Every retry
+// spends the account's retry budget.
+func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	now := time.Now()
+	if err != nil {
+		a.lastErr = err
+		a.log("attempt failed", slogErr(err))
+		if ctx.Err() != nil {
+			return false, err
+		}
+		if !retryableTransportError(err) {
+			return false, err
+		}
+		if !a.idempotent && !a.notSent() {
+			return false, err
+		}
+		cost := budgetRetryCost
+		if isTimeout(err) {
+			cost = budgetTimeoutCost
+		}
+		return a.retry(ctx, cost, a.jitter(), err)
+	}
+	a.status = resp.StatusCode
+	exhausted, found := a.c.observe(resp.Header)
+	a.log("attempt answered", "status", resp.StatusCode)
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		wait, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		if !ok && found {
+			wait, ok = exhausted, true
+		}
+		if !ok {
+			wait = a.jitter()
+		}
+		a.retryAfter = wait
+		if wait > a.c.s.MaxRetryWait || exceedsDeadline(ctx, wait) {
+			return false, nil
+		}
+		// Everyone on this account waits, not just this caller.
+		a.c.account.Block(wait)
+		return a.retry(ctx, budgetRetryCost, wait, nil)
+	case !a.idempotent:
+		return false, nil
+	case s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
+		wait := a.jitter()
+		if s == http.StatusServiceUnavailable {
+			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+				a.retryAfter = ra
+				if ra > a.c.s.MaxRetryWait {
+					return false, nil
+				}
+				wait = ra
+			}
+		}
+		if exceedsDeadline(ctx, wait) {
+			return false, nil
+		}
+		return a.retry(ctx, budgetRetryCost, wait, nil)
+	}
+	return false, nil
+}
+
+func (a *attempt) retry(ctx context.Context, cost int, wait time.Duration, err error) (bool, error) {
+	if a.attempts >= a.c.s.MaxAttempts || ctx.Err() != nil {
+		return false, err
+	}
+	if !a.c.account.budget.take(cost) {
+		a.noBudget = true
+		return false, err
+	}
+	a.nextWait = wait
+	a.log("retrying", "wait", wait)
+	return true, nil
+}
+
+func (a *attempt) jitter() time.Duration {
+	return Backoff(a.c.s.RetryBaseWait, a.c.s.RetryMaxWait, a.attempts-1)
+}
+
+func (a *attempt) log(msg string, args ...any) {
+	if !a.c.log.Enabled(context.Background(), -4) {
+		return
+	}
+	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.op, "attempt", a.attempts}, args...)...)
+}
+
+func slogErr(err error) any { return "error=" + redactedError(err) }
+
+// redactedError is err's text without the request URL that *url.Error adds.
+func redactedError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func retryableTransportError(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &certErr) || errors.As(err, &unknownCA) {
+		return false
+	}
+	s := err.Error()
+	for _, bad := range []string{"unsupported protocol scheme", "invalid header", "stopped after", "certificate is not trusted"} {
+		if strings.Contains(s, bad) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// fail turns the end of an operation into a *telephony.Error: from the final
+// response when there is one, else from err.
+func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) error {
+	e := &telephony.Error{Provider: a.c.provider, Op: a.op, Attempts: a.attempts}
+	if resp != nil {
+		a.fromResponse(e, resp)
+		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "status", e.StatusCode, "attempts", e.Attempts)
+		return e
+	}
+	var te *telephony.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	var wl *errWaitTooLong
+	switch {
+	case errors.As(err, &wl):
+		e.Kind, e.RetryAfter = telephony.ErrRateLimited, wl.wait
+		e.StatusCode = a.status
+		e.Message = wl.Error() + "; nothing more was sent"
+		if wl.deadline {
+			e.Err = context.DeadlineExceeded
+		}
+	case ctx.Err() != nil:
+		e.Err = ctx.Err()
+		switch {
+		case !a.idempotent && a.wrote.Load():
+			e.Kind = telephony.ErrOutcomeUnknown
+			e.Message = "the context ended after the request was sent; it may have been carried out, check before sending it again"
+		case a.status != 0:
+			e.Kind, e.StatusCode = telephony.KindForStatus(a.status), a.status
+			e.Message = "the context ended while waiting to retry"
+		default:
+			e.Kind = telephony.ErrUnavailable
+			e.Message = "the context ended before the provider answered"
+		}
+	case !a.idempotent && !a.notSent():
+		e.Kind, e.Err = telephony.ErrOutcomeUnknown, unwrapURL(err)
+		e.Message = "the request was sent but no answer arrived; it was not sent again and may or may not have been carried out (a call may ring): check the provider before retrying"
+	case a.notSent():
+		e.Kind, e.Err = telephony.ErrUnavailable, unwrapURL(err)
+		e.Message = "could not connect: no request reached the provider"
+	default:
+		e.Kind, e.Err = telephony.ErrUnavailable, unwrapURL(err)
+		e.Message = "request failed"
+	}
+	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "kind", errString(e.Kind), "attempts", e.Attempts)
+	return e
+}
+
+func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
+	defer drain(resp.Body)
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e.StatusCode = resp.StatusCode
+	e.RequestID = a.c.requestID(resp.Header)
+	e.Kind = telephony.KindForStatus(resp.StatusCode)
+	e.Message = a.c.errorMessage(data)
+	if len(data) > maxErrorSnippet {
+		data = data[:maxErrorSnippet]
+	}
+	e.Body = data
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		e.RetryAfter = a.retryAfter
+		if e.RetryAfter == 0 {
+			e.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	case s >= 500 && !a.idempotent:
+		e.Kind = telephony.ErrOutcomeUnknown
+		e.Message = "the provider answered " + strconv.Itoa(s) + " after receiving the request; it was not sent again and may or may not have been carried out (a call may ring): check the provider before retrying. Provider said: " + e.Message
+	case s >= 300 && s < 400:
+		e.Kind = telephony.ErrBadResponse
+		e.Message = "unexpected redirect (not followed): check the base URL"
+	}
+	if a.noBudget {
+		e.Message += " (retries stopped: the account's retry budget is spent)"
+	}
+}
+
+func (a *attempt) badResponse(resp *http.Response, msg string) error {
+	return &telephony.Error{Kind: telephony.ErrBadResponse, Provider: a.c.provider, Op: a.op,
+		StatusCode: resp.StatusCode, RequestID: a.c.requestID(resp.Header), Attempts: a.attempts, Message: msg}
+}
+
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func drain(r io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 4<<10))
+	_ = r.Close()
+}
+
+// DefaultErrorMessage extracts a human message from a provider's error body:
+// the first of "message", "error" (a string or an object with "message"),
+// "error_description", "detail", followed by "troubleshoot" when present; a
+// short plain-text body is returned as is.
+func DefaultErrorMessage(body []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		s := strings.TrimSpace(string(body))
+		if len(s) > 0 && len(s) <= 200 && !strings.ContainsAny(s, "<>") {
+			return s
+		}
+		return ""
+	}
+	str := func(k string) string {
+		var s string
+		if raw, ok := m[k]; ok && json.Unmarshal(raw, &s) == nil {
+			return strings.TrimSpace(s)
+		}
+		return ""
+	}
+	msg := str("message")
+	if msg == "" {
+		msg = str("error")
+	}
+	if msg == "" {
+		var obj struct {
+			Message string `json:"message"`
+		}
+		if raw, ok := m["error"]; ok && json.Unmarshal(raw, &obj) == nil {
+			msg = obj.Message
+		}
+	}
+	for _, k := range []string{"error_description", "detail"} {
+		if msg == "" {
+			msg = str(k)
+		}
+	}
+	if t := str("troubleshoot"); t != "" {
+		if msg != "" {
+			msg += " — "
+		}
+		msg += t
+	}
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	return msg
+}

@@ -1,0 +1,349 @@
+// Package transport is the one HTTP path of every provider client:
+// authentication headers, the per-account rate limiter and not-before gate,
+// the method-aware retry policy on go-retryablehttp, typed errors, redaction
+// and JSON in and out. Provider packages describe their endpoints; this
+// package does the rest.
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// Limits on what is read from a provider.
+const (
+	maxResponseBody = 16 << 20 // a successful body
+	maxErrorBody    = 64 << 10 // an error body, read for its message
+	maxErrorSnippet = 512      // kept in telephony.Error.Body
+)
+
+// Config describes a provider to the transport.
+type Config struct {
+	Provider       string
+	DefaultBaseURL string
+	// Credential identifies the account (API key, id:token...). It is
+	// hashed to find the shared Account and never stored.
+	Credential string
+	// Authorize sets the authentication header on each request.
+	Authorize func(http.Header)
+	// Windows are the documented steady limits of the account.
+	Windows []Window
+	// RateHeaders name the rate-limit headers the provider sends.
+	RateHeaders []HeaderWindow
+	// RequestIDHeaders name headers that carry the provider's request id.
+	RequestIDHeaders []string
+	// ErrorMessage extracts the provider's message from an error body; nil
+	// uses DefaultErrorMessage.
+	ErrorMessage func(body []byte) string
+	Settings     telephony.Settings
+}
+
+// Client sends requests to one provider account. It is safe for concurrent
+// use.
+type Client struct {
+	provider     string
+	base         *url.URL
+	http         *http.Client
+	authorize    func(http.Header)
+	account      *Account
+	rateHeaders  []HeaderWindow
+	requestIDs   []string
+	errorMessage func([]byte) string
+	s            telephony.Settings
+	log          *slog.Logger
+}
+
+// New builds a Client from cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Authorize == nil {
+		return nil, errors.New("transport: Config.Authorize is nil")
+	}
+	raw := cfg.Settings.BaseURL
+	if raw == "" {
+		raw = cfg.DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("transport: bad base URL %q", raw)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	if cfg.Settings.HTTPClient != nil {
+		cp := *cfg.Settings.HTTPClient
+		hc = &cp
+	}
+	// Never follow a redirect: a POST would turn into a GET, and a
+	// redirect to another host must not see our credentials.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	s := cfg.Settings
+	if s.MaxAttempts < 1 {
+		s.MaxAttempts = telephony.DefaultMaxAttempts
+	}
+	if s.RetryBaseWait <= 0 {
+		s.RetryBaseWait, s.RetryMaxWait = telephony.DefaultRetryBaseWait, telephony.DefaultRetryMaxWait
+	}
+	acct := accountFor(cfg.Provider, base.String(), cfg.Credential, cfg.Windows)
+	if s.RateLimit != 0 {
+		acct.SetRate(s.RateLimit, s.RateBurst)
+	}
+	msg := cfg.ErrorMessage
+	if msg == nil {
+		msg = DefaultErrorMessage
+	}
+	ids := cfg.RequestIDHeaders
+	if len(ids) == 0 {
+		ids = []string{"X-Request-Id", "Request-Id", "X-Amzn-RequestId"}
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(discard{})
+	}
+	return &Client{
+		provider: cfg.Provider, base: base, http: hc, authorize: cfg.Authorize,
+		account: acct, rateHeaders: cfg.RateHeaders, requestIDs: ids,
+		errorMessage: msg, s: s, log: log,
+	}, nil
+}
+
+// Provider returns the provider name.
+func (c *Client) Provider() string { return c.provider }
+
+// Account returns the shared rate-limit state of the client's account.
+func (c *Client) Account() *Account { return c.account }
+
+// Settings returns the settings the client was built with.
+func (c *Client) Settings() telephony.Settings { return c.s }
+
+// BaseURL returns the base URL requests go to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Request is one logical API operation.
+type Request struct {
+	Method string
+	// Path is the escaped path under the base URL, e.g. "/v1/calls/42".
+	Path string
+	// URL, when set, replaces Path and Query: an absolute next-page link.
+	// It must have the base URL's scheme and host.
+	URL string
+	// Route is the path template for errors and logs, e.g.
+	// "/v1/calls/{id}"; empty means Path.
+	Route string
+	Query url.Values
+	// Body is marshalled as JSON when non-nil.
+	Body any
+	// Out receives the decoded JSON body of a 2xx answer when non-nil.
+	Out any
+	// Idempotent marks a request that may be repeated after it reached the
+	// provider. GET, HEAD, PUT and DELETE are idempotent whatever this says;
+	// POST and PATCH are sent again only after a 429 or when nothing was
+	// written, unless Idempotent is set.
+	Idempotent bool
+}
+
+// Response describes a successful answer.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	RequestID  string
+	Attempts   int
+}
+
+// Do sends req and decodes the answer into req.Out. Every failure is a
+// *telephony.Error.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	op := req.Method + " " + req.route()
+	target, err := c.url(req)
+	if err != nil {
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+	}
+	var body []byte
+	if req.Body != nil {
+		if body, err = json.Marshal(req.Body); err != nil {
+			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: "encoding request body: " + err.Error()}
+		}
+	}
+	a := &attempt{c: c, op: op, idempotent: req.Idempotent || idempotentMethod(req.Method)}
+	ctx = httptrace.WithClientTrace(ctx, a.trace())
+
+	if err := c.account.wait(ctx, c.s.MaxRetryWait); err != nil {
+		return nil, a.fail(ctx, nil, err)
+	}
+	var rbody any
+	if body != nil {
+		rbody = body
+	}
+	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, target, rbody)
+	if err != nil {
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+	}
+	h := rreq.Header
+	c.authorize(h)
+	h.Set("Accept", "application/json")
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	if c.s.UserAgent != "" {
+		h.Set("User-Agent", c.s.UserAgent)
+	}
+	rc := &retryablehttp.Client{
+		HTTPClient:     c.http,
+		RetryMax:       c.s.MaxAttempts - 1,
+		RequestLogHook: a.beforeAttempt,
+		CheckRetry:     a.checkRetry,
+		Backoff:        a.backoff,
+		PrepareRetry:   a.prepareRetry,
+		ErrorHandler:   a.errorHandler,
+	}
+	resp, err := rc.Do(rreq)
+	if err != nil {
+		return nil, a.fail(ctx, nil, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, a.fail(ctx, resp, nil)
+	}
+	c.account.budget.refund()
+	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, RequestID: c.requestID(resp.Header), Attempts: a.attempts}
+	if req.Out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+		return out, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		return nil, a.badResponse(resp, "reading the response body: "+err.Error())
+	}
+	if len(data) > maxResponseBody {
+		return nil, a.badResponse(resp, fmt.Sprintf("response body larger than %d bytes", maxResponseBody))
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return out, nil
+	}
+	if err := json.Unmarshal(data, req.Out); err != nil {
+		msg := "the provider answered " + resp.Status + " but the body is not the expected JSON: " + err.Error()
+		if !a.idempotent {
+			msg += " (the request succeeded; do not send it again)"
+		}
+		return nil, a.badResponse(resp, msg)
+	}
+	return out, nil
+}
+
+func (r *Request) route() string {
+	if r.Route != "" {
+		return r.Route
+	}
+	if r.Path != "" {
+		return r.Path
+	}
+	if u, err := url.Parse(r.URL); err == nil {
+		return u.Path
+	}
+	return "?"
+}
+
+func (c *Client) url(req *Request) (string, error) {
+	if req.URL != "" {
+		u, err := url.Parse(req.URL)
+		if err != nil {
+			return "", fmt.Errorf("bad next-page URL: %v", err)
+		}
+		if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil {
+			return "", fmt.Errorf("refusing to follow a link to %s://%s: credentials go only to %s", u.Scheme, u.Host, c.base.Host)
+		}
+		return u.String(), nil
+	}
+	if !strings.HasPrefix(req.Path, "/") {
+		return "", fmt.Errorf("path %q must start with /", req.Path)
+	}
+	s := c.base.String() + req.Path
+	if len(req.Query) > 0 {
+		s += "?" + req.Query.Encode()
+	}
+	return s, nil
+}
+
+func idempotentMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+func (c *Client) requestID(h http.Header) string {
+	for _, k := range c.requestIDs {
+		if v := h.Get(k); v != "" {
+			if len(v) > 128 {
+				v = v[:128]
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+// observe applies the provider's rate-limit headers to the account: a
+// changed limit corrects the steady limiter, and an exhausted window closes
+// the gate until its reset. It returns the longest reset wait of the
+// exhausted windows.
+func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
+	now := time.Now()
+	for _, w := range c.rateHeaders {
+		if w.Limit != "" {
+			if n, ok := atoiHeader(h.Get(w.Limit)); ok {
+				c.account.correct(w.Window, n)
+			}
+		}
+		rem, ok := atoiHeader(h.Get(w.Remaining))
+		if !ok || rem > 0 || w.Reset == "" {
+			continue
+		}
+		if d, ok := ParseReset(h.Get(w.Reset), now); ok {
+			d = ClampWait(d, c.s.MaxRetryWait)
+			c.account.Block(d)
+			if d > exhausted {
+				exhausted = d
+			}
+			found = true
+		}
+	}
+	return exhausted, found
+}
+
+func atoiHeader(v string) (int, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 12 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, true
+}
+
+// discard is a slog.Handler that drops everything: the library is silent
+// unless given a logger.
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }
+

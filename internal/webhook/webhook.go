@@ -1,0 +1,68 @@
+// Package webhook is the shared plumbing of the inbound handlers: bounded
+// body reads, constant-time secret comparison, deduplication of redelivered
+// events, and a bounded asynchronous work queue.
+package webhook
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// Body size limits (reliability.md R13).
+const (
+	MaxRoutingBody = 64 << 10  // a Dialpad routing request
+	MaxEventBody   = 256 << 10 // an event webhook
+)
+
+// ErrTooLarge reports a body over the limit; handlers answer 413.
+var ErrTooLarge = errors.New("request body too large")
+
+// ReadBody reads r's body up to limit bytes. A larger body returns
+// ErrTooLarge and the server is told to close the connection.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, ErrTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, ErrTooLarge
+	}
+	return body, err
+}
+
+// EqualSecret compares two secrets in constant time, whatever their lengths
+// (both are hashed first, so the length does not leak either).
+func EqualSecret(got, want string) bool {
+	a := sha256.Sum256([]byte(got))
+	b := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1 && want != ""
+}
+
+// Error writes a small JSON error answer.
+func Error(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `{"error":`+quote(msg)+`}`)
+}
+
+func quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}
