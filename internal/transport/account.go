@@ -308,4 +308,3 @@ func (e *errWaitTooLong) Error() string {
 	}
 	return "rate limit wait of " + e.wait.Round(time.Millisecond).String() + " exceeds the maximum retry wait"
 }
-

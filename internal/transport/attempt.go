@@ -36,6 +36,8 @@ type attempt struct {
 	nextWait   time.Duration
 	retryAfter time.Duration
 	noBudget   bool
+	// pastDeadline: retrying would have meant waiting past ctx's deadline.
+	pastDeadline bool
 }
 
 func (a *attempt) trace() *httptrace.ClientTrace {
@@ -125,7 +127,11 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 			wait = a.jitter()
 		}
 		a.retryAfter = wait
-		if wait > a.c.s.MaxRetryWait || exceedsDeadline(ctx, wait) {
+		if wait > a.c.s.MaxRetryWait {
+			return false, nil
+		}
+		if exceedsDeadline(ctx, wait) {
+			a.pastDeadline = true
 			return false, nil
 		}
 		// Everyone on this account waits, not just this caller.
@@ -145,6 +151,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 			}
 		}
 		if exceedsDeadline(ctx, wait) {
+			a.pastDeadline = true
 			return false, nil
 		}
 		return a.retry(ctx, budgetRetryCost, wait, nil)
@@ -285,6 +292,10 @@ func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
 	}
 	if a.noBudget {
 		e.Message += " (retries stopped: the account's retry budget is spent)"
+	}
+	if a.pastDeadline {
+		e.Message += " (not retried: the wait would pass the context deadline)"
+		e.Err = context.DeadlineExceeded
 	}
 }
 

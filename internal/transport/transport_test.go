@@ -1,0 +1,186 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// R11: credentials never reach a log line or an error string.
+func TestR11NoSecretsInLogsOrErrors(t *testing.T) {
+	var seenAuth atomic.Value
+	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
+		seenAuth.Store(r.Header.Get("Authorization"))
+		http.Error(w, `{"message":"boom"}`, http.StatusInternalServerError)
+	})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newTestClient(t, srv.URL, telephony.WithLogger(logger))
+	var errText strings.Builder
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		_, err := c.Do(t.Context(), &Request{Method: m, Path: "/v1/calls", Query: url.Values{"api_key": {"QUERYSECRET"}}})
+		errText.WriteString(err.Error())
+	}
+	srv.Close() // now connection refused, another error path
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/calls", Query: url.Values{"api_key": {"QUERYSECRET"}}})
+	errText.WriteString(err.Error())
+	if seenAuth.Load() != "apiKey123:apiSecret456" {
+		t.Fatalf("credentials not sent in the header: %v", seenAuth.Load())
+	}
+	if logs.Len() == 0 {
+		t.Fatal("debug logger received nothing")
+	}
+	for _, secret := range []string{"apiKey123", "apiSecret456", "QUERYSECRET", "Authorization"} {
+		nLog, nErr := strings.Count(logs.String(), secret), strings.Count(errText.String(), secret)
+		t.Logf("R11 %-13s hits in logs=%d in errors=%d", secret, nLog, nErr)
+		if nLog+nErr != 0 {
+			t.Errorf("%s leaked:\n%s\n%s", secret, logs.String(), errText.String())
+		}
+	}
+}
+
+func TestSilentByDefault(t *testing.T) {
+	c := newTestClient(t, "http://127.0.0.1:1")
+	if c.log.Enabled(t.Context(), slog.LevelError) {
+		t.Fatal("default logger is not silent")
+	}
+}
+
+func TestBaseURLRejectsCredentials(t *testing.T) {
+	_, err := telephony.NewSettings(telephony.WithBaseURL("https://key:secret@api.example.com"))
+	if err == nil || strings.Contains(err.Error(), "secret") && strings.Contains(err.Error(), "key:secret") {
+		t.Fatalf("want an error without the credentials, got %v", err)
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	for status, kind := range map[int]error{
+		400: telephony.ErrInvalidRequest, 422: telephony.ErrInvalidRequest, 401: telephony.ErrUnauthorized,
+		403: telephony.ErrUnauthorized, 404: telephony.ErrNotFound, 409: telephony.ErrConflict,
+		429: telephony.ErrRateLimited, 500: telephony.ErrUnavailable,
+	} {
+		srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"status":"error","message":"provider says ` + http.StatusText(status) + `"}` + strings.Repeat(" ", 2000)))
+		})
+		_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+		srv.Close()
+		var te *telephony.Error
+		if !errors.Is(err, kind) || !errors.As(err, &te) || te.StatusCode != status ||
+			te.Message != "provider says "+http.StatusText(status) || len(te.Body) > 512 {
+			t.Errorf("status %d: got %v", status, err)
+		}
+	}
+}
+
+func TestMalformedJSON(t *testing.T) {
+	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"data": [`)) })
+	defer srv.Close()
+	var out map[string]any
+	_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodPost, Path: "/v2/calls/make", Out: &out})
+	if !errors.Is(err, telephony.ErrBadResponse) || !strings.Contains(err.Error(), "do not send it again") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestNextLinkMustStayOnHost(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
+	defer srv.Close()
+	c := newTestClient(t, srv.URL)
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: "https://evil.example.com/v1/users?page=2"})
+	if !errors.Is(err, telephony.ErrInvalidRequest) || n.Load() != 0 {
+		t.Fatalf("foreign link followed: %v", err)
+	}
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: srv.URL + "/v1/users?page=2"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRedirectNotFollowed(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://elsewhere.example.com/", http.StatusFound)
+	})
+	defer srv.Close()
+	_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodPost, Path: "/x"})
+	if !errors.Is(err, telephony.ErrBadResponse) || n.Load() != 1 {
+		t.Fatalf("got %v after %d requests", err, n.Load())
+	}
+}
+
+// An exhausted window closes the gate until its reset, so the next request
+// waits instead of drawing a 429.
+func TestRateHeadersCloseGate(t *testing.T) {
+	var calls atomic.Int64
+	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("X-Limit", "100")
+			w.Header().Set("X-Remaining", "0")
+			w.Header().Set("X-Reset", "1") // one second from now
+		}
+		_, _ = w.Write([]byte(`{}`))
+	})
+	defer srv.Close()
+	c := newTestClientCfg(t, srv.URL, func(cfg *Config) {
+		cfg.Windows = []Window{{Limit: 60, Period: time.Minute}}
+		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
+	})
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	waited := time.Since(start)
+	t.Logf("remaining=0 reset=1s: the next request waited %v", waited.Round(time.Millisecond))
+	if waited < 900*time.Millisecond {
+		t.Fatalf("gate did not hold: waited %v", waited)
+	}
+	c.account.mu.Lock()
+	got := c.account.windows[0].Limit
+	c.account.mu.Unlock()
+	if got != 100 {
+		t.Fatalf("limit header not applied: %d", got)
+	}
+}
+
+func TestSharedAccount(t *testing.T) {
+	s, _ := telephony.NewSettings()
+	mk := func(cred string) *Client {
+		c, err := New(Config{Provider: "p", DefaultBaseURL: "http://127.0.0.1:9", Credential: cred, Authorize: func(http.Header) {}, Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if mk("a").Account() != mk("a").Account() || mk("a").Account() == mk("b").Account() {
+		t.Fatal("accounts not shared by credential")
+	}
+}
+
+func TestKeyedLimiter(t *testing.T) {
+	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("initiate", 5.0/60, 5, 2)
+	for i := range 5 {
+		if _, ok, _ := k.Reserve(t.Context(), "u1", 0); !ok {
+			t.Fatalf("token %d refused", i)
+		}
+	}
+	wait, ok, _ := k.Reserve(t.Context(), "u1", time.Second)
+	if ok || wait < 11*time.Second {
+		t.Fatalf("sixth token: ok=%v wait=%v", ok, wait)
+	}
+	k.Reserve(t.Context(), "u2", 0)
+	k.Reserve(t.Context(), "u3", 0) // evicts u1
+	if _, ok, _ := k.Reserve(t.Context(), "u1", 0); !ok {
+		t.Fatal("LRU did not evict u1")
+	}
+}
