@@ -1,0 +1,42 @@
+package jsonx
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestInt64(t *testing.T) {
+	var v struct {
+		A, B, C, D Int64
+	}
+	if err := json.Unmarshal([]byte(`{"A":123456,"B":"223456","C":null,"D":""}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.A != 123456 || v.B != 223456 || v.C != 0 || v.D != 0 {
+		t.Fatalf("%+v", v)
+	}
+	if err := json.Unmarshal([]byte(`{"A":"generated id"}`), &v); err == nil {
+		t.Fatal("non-numeric id accepted")
+	}
+	out, _ := json.Marshal(Int64(42))
+	if string(out) != "42" {
+		t.Fatal(string(out))
+	}
+}
+
+func TestStringAndBool(t *testing.T) {
+	var v struct {
+		S1, S2 String
+		B1, B2 Bool
+		B3     Bool
+	}
+	if err := json.Unmarshal([]byte(`{"S1":"call_8f3a2b1c","S2":42,"B1":"Yes","B2":"No","B3":true}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.S1 != "call_8f3a2b1c" || v.S2 != "42" || !bool(v.B1) || bool(v.B2) || !bool(v.B3) {
+		t.Fatalf("%+v", v)
+	}
+	if err := json.Unmarshal([]byte(`{"B1":"maybe"}`), &v); err == nil {
+		t.Fatal("bad bool accepted")
+	}
+}
