@@ -1,0 +1,49 @@
+package telephony_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+func TestRouteRules(t *testing.T) {
+	crm := map[string]string{"+14155550001": "ann@example.com"}
+	hours := telephony.Hours{Location: time.UTC, Open: 9 * time.Hour, Close: 17 * time.Hour}
+	monday10 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	sunday := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	night := telephony.Target{Type: telephony.TargetTeam, ID: "night"}
+	uk := telephony.Target{Type: telephony.TargetTeam, ID: "uk"}
+	fallback := telephony.Target{Type: telephony.TargetCallCenter, ID: "main"}
+	route := telephony.Route(fallback,
+		telephony.OutsideHours(hours, night, nil),
+		telephony.LastAgent(func(ctx context.Context, from string) (string, error) { return crm[from], nil }),
+		telephony.ByCallerPrefix(map[string]telephony.Target{"+44": uk, "+4420": telephony.UserTarget("london")}),
+	)
+	for _, tc := range []struct {
+		from string
+		at   time.Time
+		want telephony.Target
+	}{
+		{"+14155550001", monday10, telephony.UserByEmail("ann@example.com")},
+		{"+14155550001", sunday, night},
+		{"+442071838750", monday10, telephony.UserTarget("london")},
+		{"+441612345678", monday10, uk},
+		{"+33123456789", monday10, fallback},
+	} {
+		got, err := route(t.Context(), telephony.InboundCall{From: tc.from, StartedAt: tc.at})
+		if err != nil || got != tc.want {
+			t.Errorf("%s at %v: got %+v, %v want %+v", tc.from, tc.at, got, err, tc.want)
+		}
+	}
+	boom := errors.New("crm down")
+	failing := telephony.Route(fallback, telephony.LastAgent(func(context.Context, string) (string, error) { return "", boom }))
+	if _, err := failing(t.Context(), telephony.InboundCall{From: "+14155550001"}); !errors.Is(err, boom) {
+		t.Fatalf("rule error swallowed: %v", err)
+	}
+	if _, err := telephony.Route(telephony.Target{})(t.Context(), telephony.InboundCall{}); !errors.Is(err, telephony.ErrNoRoute) {
+		t.Fatal(err)
+	}
+}
