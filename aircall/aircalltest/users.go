@@ -1,0 +1,204 @@
+package aircalltest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MaxRecords is Aircall's cap on a listing: no next page is offered past
+// 10,000 records.
+const MaxRecords = 10_000
+
+// User is a simulated Aircall user.
+type User struct {
+	ID                 int64 // assigned by AddUser when zero
+	Name               string
+	Email              string
+	Available          bool
+	AvailabilityStatus string // "available" when empty
+	Numbers            []Number
+}
+
+// Number is a simulated Aircall number.
+type Number struct {
+	ID     int64 // assigned by AddUser when zero
+	Name   string
+	Digits string // Aircall's display form, e.g. "+1 415 555 0001"
+}
+
+// AddUser stores u, assigning ids to it and its numbers when zero, and
+// returns what was stored.
+func (s *Server) AddUser(u User) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addUserLocked(u)
+}
+
+func (s *Server) addUserLocked(u User) User {
+	if u.ID == 0 {
+		u.ID = s.newIDLocked()
+	}
+	s.nextID = max(s.nextID, u.ID)
+	if u.AvailabilityStatus == "" {
+		u.AvailabilityStatus = "available"
+	}
+	u.Numbers = append([]Number(nil), u.Numbers...)
+	for i := range u.Numbers {
+		if u.Numbers[i].ID == 0 {
+			u.Numbers[i].ID = s.newIDLocked()
+		}
+		n := u.Numbers[i]
+		s.numbers[n.ID] = &n
+	}
+	if old, ok := s.byID[u.ID]; ok {
+		*old = u
+		return u
+	}
+	p := &u
+	s.byID[u.ID] = p
+	s.users = append(s.users, p)
+	if n := len(s.users); n > 1 && s.users[n-2].ID > u.ID {
+		sort.Slice(s.users, func(i, j int) bool { return s.users[i].ID < s.users[j].ID })
+	}
+	return u
+}
+
+// SeedUsers adds n available users named "Agent i" with emails
+// "agent%d@example.com" (i from 1) and one number each, "+1 415 5xx xxxx",
+// and returns them.
+func (s *Server) SeedUsers(n int) []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, 0, n)
+	for i := 1; i <= n; i++ {
+		out = append(out, s.addUserLocked(User{
+			Name: fmt.Sprintf("Agent %d", i), Email: fmt.Sprintf("agent%d@example.com", i), Available: true,
+			Numbers: []Number{{Name: fmt.Sprintf("Line %d", i), Digits: fmt.Sprintf("+1 415 %03d %04d", 500+i/10000, i%10000)}},
+		}))
+	}
+	return out
+}
+
+// Users returns the stored users in id order.
+func (s *Server) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]User, len(s.users))
+	for i, u := range s.users {
+		out[i] = *u
+		out[i].Numbers = append([]Number(nil), u.Numbers...)
+	}
+	return out
+}
+
+type wireNumber struct {
+	ID         int64  `json:"id"`
+	DirectLink string `json:"direct_link"`
+	Name       string `json:"name"`
+	Digits     string `json:"digits"`
+}
+
+type wireUser struct {
+	ID                 int64        `json:"id"`
+	DirectLink         string       `json:"direct_link"`
+	Name               string       `json:"name"`
+	Email              string       `json:"email"`
+	Available          bool         `json:"available"`
+	AvailabilityStatus string       `json:"availability_status"`
+	Numbers            []wireNumber `json:"numbers,omitempty"`
+}
+
+func (s *Server) wireUser(u *User, withNumbers bool) wireUser {
+	w := wireUser{ID: u.ID, DirectLink: s.URL() + "/v1/users/" + strconv.FormatInt(u.ID, 10),
+		Name: u.Name, Email: u.Email, Available: u.Available, AvailabilityStatus: u.AvailabilityStatus}
+	if withNumbers {
+		w.Numbers = []wireNumber{}
+		for _, n := range u.Numbers {
+			w.Numbers = append(w.Numbers, s.wireNumber(&n))
+		}
+	}
+	return w
+}
+
+func (s *Server) wireNumber(n *Number) wireNumber {
+	return wireNumber{ID: n.ID, DirectLink: s.URL() + "/v1/numbers/" + strconv.FormatInt(n.ID, 10), Name: n.Name, Digits: n.Digits}
+}
+
+// listUsers serves GET /v1/users: page (default 1) and per_page (default
+// 20, at most 50), the users envelope and meta with absolute links on the
+// simulator's own host.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, per := 1, 20
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "Invalid page", "page must be a positive integer.")
+			return
+		}
+		page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "Invalid per_page", "per_page must be a positive integer.")
+			return
+		}
+		per = min(n, 50)
+	}
+	s.mu.Lock()
+	total := len(s.users)
+	lo, hi := min((page-1)*per, total, MaxRecords), min(page*per, total, MaxRecords)
+	items := make([]wireUser, 0, hi-lo)
+	for _, u := range s.users[lo:hi] {
+		items = append(items, s.wireUser(u, false))
+	}
+	s.mu.Unlock()
+
+	link := func(p int) *string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		v.Set("page", strconv.Itoa(p))
+		v.Set("per_page", strconv.Itoa(per))
+		l := s.URL() + "/v1/users?" + v.Encode()
+		return &l
+	}
+	var next, prev *string
+	if page*per < min(total, MaxRecords) {
+		next = link(page + 1)
+	}
+	if page > 1 {
+		prev = link(page - 1)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"users": items,
+		"meta": map[string]any{"count": len(items), "total": total, "current_page": page, "per_page": per,
+			"next_page_link": next, "previous_page_link": prev},
+	})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, id int64) {
+	s.mu.Lock()
+	u, ok := s.byID[id]
+	var out wireUser
+	if ok {
+		out = s.wireUser(u, true)
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", "User not found.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": out})
+}
+
+// compact strips Aircall's display punctuation from a number.
+func compact(s string) string {
+	return strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(strings.TrimSpace(s))
+}

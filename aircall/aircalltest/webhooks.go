@@ -1,0 +1,134 @@
+package aircalltest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Delivery is one webhook POST the simulator made.
+type Delivery struct {
+	Event  string
+	CallID int64
+	Status int   // the receiver's answer, 0 when none came
+	Err    error // a transport error
+}
+
+// SetWebhook registers the URL that receives call events and the token
+// Aircall puts in every payload (the webhook's token, returned when it was
+// created).
+func (s *Server) SetWebhook(url, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hookURL, s.hookToken = url, token
+}
+
+// Deliveries returns the webhook posts made so far, in order.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// SimulateInboundCall creates an inbound call from the caller from to the
+// company number to (see CreateInboundCall), posts call.created to the
+// registered webhook, and returns the call id once the webhook answered.
+// Later events follow from AnswerCall and HangUp.
+func (s *Server) SimulateInboundCall(from, to string) (callID int64) {
+	id := s.CreateInboundCall(from, to)
+	_, _ = s.DeliverEvent("call.created", id)
+	return id
+}
+
+// AnswerCall makes user userID answer the call and posts call.answered.
+func (s *Server) AnswerCall(callID, userID int64) error {
+	s.mu.Lock()
+	c, ok := s.calls[callID]
+	if ok {
+		c.Status, c.UserID, c.AnsweredAt = "answered", userID, time.Now().Unix()
+	}
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("aircalltest: no call %d", callID)
+	}
+	_, err := s.DeliverEvent("call.answered", callID)
+	return err
+}
+
+// HangUp ends the call (a missed call if nobody answered) and posts
+// call.hungup, then call.ended.
+func (s *Server) HangUp(callID int64) error {
+	s.mu.Lock()
+	c, ok := s.calls[callID]
+	if ok && c.Status != "done" {
+		c.Status, c.EndedAt = "done", max(time.Now().Unix(), c.StartedAt)
+		if c.AnsweredAt == 0 && c.Direction == "inbound" {
+			c.MissedCallReason = "agents_did_not_answer"
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("aircalltest: no call %d", callID)
+	}
+	if _, err := s.DeliverEvent("call.hungup", callID); err != nil {
+		return err
+	}
+	_, err := s.DeliverEvent("call.ended", callID)
+	return err
+}
+
+// Payload returns the webhook body Aircall would send for event about the
+// call, with the registered token. A redelivery of the same event is the
+// same body: its timestamp is the time of the state change.
+func (s *Server) Payload(event string, callID int64) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.payloadLocked(event, callID)
+}
+
+func (s *Server) payloadLocked(event string, callID int64) ([]byte, error) {
+	c, ok := s.calls[callID]
+	if !ok {
+		return nil, fmt.Errorf("aircalltest: no call %d", callID)
+	}
+	ts := c.StartedAt
+	switch event {
+	case "call.answered":
+		ts = c.AnsweredAt
+	case "call.hungup", "call.ended":
+		ts = c.EndedAt
+	case "call.transferred":
+		ts = c.TransferredAt
+	}
+	return json.Marshal(map[string]any{
+		"resource": "call", "event": event, "timestamp": ts, "token": s.hookToken, "data": s.wireCallLocked(c),
+	})
+}
+
+// DeliverEvent posts event about the call to the registered webhook and
+// returns the receiver's status. Calling it again redelivers the same body.
+func (s *Server) DeliverEvent(event string, callID int64) (status int, err error) {
+	s.mu.Lock()
+	url := s.hookURL
+	body, err := s.payloadLocked(event, callID)
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if url == "" {
+		return 0, errors.New("aircalltest: no webhook registered (SetWebhook)")
+	}
+	resp, err := s.hc.Post(url, "application/json", bytes.NewReader(body))
+	if err == nil {
+		status = resp.StatusCode
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	s.mu.Lock()
+	s.deliveries = append(s.deliveries, Delivery{Event: event, CallID: callID, Status: status, Err: err})
+	s.mu.Unlock()
+	return status, err
+}

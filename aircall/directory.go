@@ -1,0 +1,127 @@
+package aircall
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// directoryLoadTimeout bounds one reload of the directory. A reload runs
+// detached from the caller that started it, so one impatient caller cannot
+// fail the lookups of everyone sharing the reload.
+const directoryLoadTimeout = 2 * time.Minute
+
+// directory caches the company's users by lowercased email. Reloads are
+// shared: however many lookups need one at the same moment, one listing runs
+// and they all wait for it (singleflight). A failed reload keeps the previous
+// entries, so a known agent is still found while Aircall is unavailable.
+type directory struct {
+	list func(context.Context) ([]User, error)
+	now  func() time.Time
+
+	mu          sync.Mutex
+	ttl         time.Duration
+	minMiss     time.Duration
+	users       map[string]User
+	loadedAt    time.Time // last successful load; zero: never
+	lastRefresh time.Time // start of the last reload, successful or not
+	flight      *reload   // the reload in progress, if any
+}
+
+type reload struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+func newDirectory() *directory {
+	return &directory{now: time.Now, ttl: DefaultDirectoryTTL, minMiss: DefaultDirectoryMinRefresh}
+}
+
+func (d *directory) setOptions(o DirectoryOptions) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ttl, d.minMiss = DefaultDirectoryTTL, DefaultDirectoryMinRefresh
+	if o.TTL > 0 {
+		d.ttl = o.TTL
+	}
+	if o.MinRefreshInterval > 0 {
+		d.minMiss = o.MinRefreshInterval
+	}
+}
+
+func (d *directory) invalidate() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users, d.loadedAt, d.lastRefresh = nil, time.Time{}, time.Time{}
+}
+
+// find returns the user whose lowercased email is key.
+func (d *directory) find(ctx context.Context, key string) (*User, error) {
+	d.mu.Lock()
+	now := d.now()
+	fresh := !d.loadedAt.IsZero() && now.Sub(d.loadedAt) < d.ttl
+	if u, ok := d.users[key]; ok && fresh {
+		d.mu.Unlock()
+		return &u, nil
+	}
+	if fresh && d.flight == nil && now.Sub(d.lastRefresh) < d.minMiss {
+		d.mu.Unlock()
+		return nil, notFound(key)
+	}
+	f := d.startLocked(ctx, now)
+	d.mu.Unlock()
+
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	d.mu.Lock()
+	u, ok := d.users[key]
+	d.mu.Unlock()
+	switch {
+	case ok:
+		return &u, nil
+	case f.err != nil:
+		return nil, f.err
+	}
+	return nil, notFound(key)
+}
+
+// startLocked joins the reload in progress or starts one. d.mu is held.
+func (d *directory) startLocked(ctx context.Context, now time.Time) *reload {
+	if d.flight != nil {
+		return d.flight
+	}
+	f := &reload{done: make(chan struct{})}
+	d.flight, d.lastRefresh = f, now
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directoryLoadTimeout)
+	go func() {
+		defer cancel()
+		users, err := d.list(lctx)
+		d.mu.Lock()
+		if err == nil {
+			m := make(map[string]User, len(users))
+			for _, u := range users {
+				k := emailKey(u.Email)
+				if _, dup := m[k]; !dup && k != "" {
+					m[k] = u
+				}
+			}
+			d.users, d.loadedAt = m, d.now()
+		}
+		f.err = err
+		d.flight = nil
+		d.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+func notFound(email string) error {
+	return &telephony.Error{Kind: telephony.ErrNotFound, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+		Message: fmt.Sprintf("no Aircall user with email %q", email)}
+}

@@ -1,0 +1,255 @@
+package aircall
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/internal/paginate"
+	"github.com/switchboard-go/switchboard/internal/transport"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// MaxPerPage is the largest page Aircall serves.
+const MaxPerPage = 50
+
+// MaxListRecords is Aircall's cap on any listing: even when paginating, no
+// more than 10,000 records are returned. Narrow a larger listing with
+// ListOptions.From and To.
+const MaxListRecords = 10_000
+
+// User is an Aircall user (an agent).
+type User struct {
+	ID                 int64    `json:"id"`
+	DirectLink         string   `json:"direct_link,omitempty"`
+	Name               string   `json:"name"`
+	Email              string   `json:"email"`
+	Available          bool     `json:"available"`
+	AvailabilityStatus string   `json:"availability_status,omitempty"`
+	Substatus          string   `json:"substatus,omitempty"`
+	TimeZone           string   `json:"time_zone,omitempty"`
+	Language           string   `json:"language,omitempty"`
+	WrapUpTime         int      `json:"wrap_up_time,omitempty"`
+	CreatedAt          string   `json:"created_at,omitempty"` // ISO 8601, as Aircall sends it
+	Numbers            []Number `json:"numbers,omitempty"`    // filled by Get, not by List
+}
+
+// Number is an Aircall phone number.
+type Number struct {
+	ID         int64  `json:"id"`
+	DirectLink string `json:"direct_link,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// Digits is the number as Aircall formats it, often with spaces
+	// ("+33 1 76 36 06 95"); E164 gives the compact form.
+	Digits             string `json:"digits"`
+	Country            string `json:"country,omitempty"`
+	TimeZone           string `json:"time_zone,omitempty"`
+	Open               bool   `json:"open,omitempty"`
+	AvailabilityStatus string `json:"availability_status,omitempty"`
+	IsIVR              bool   `json:"is_ivr,omitempty"`
+}
+
+// E164 returns Digits without the spaces and punctuation Aircall adds.
+func (n Number) E164() string { return normalizeNumber(n.Digits) }
+
+// Meta is the pagination block of an Aircall listing.
+type Meta struct {
+	Count            int    `json:"count"`
+	Total            int    `json:"total"`
+	CurrentPage      int    `json:"current_page"`
+	PerPage          int    `json:"per_page"`
+	NextPageLink     string `json:"next_page_link"`
+	PreviousPageLink string `json:"previous_page_link"`
+}
+
+// ListOptions narrows a listing. The zero value lists everything, 50 a page.
+type ListOptions struct {
+	// PerPage is the page size, at most MaxPerPage; zero means MaxPerPage
+	// (fewest requests).
+	PerPage int
+	// Page is the first page to fetch; zero means 1.
+	Page int
+	// From and To keep records created in [From, To]; use them to split a
+	// listing above MaxListRecords.
+	From, To time.Time
+	// Order is "asc" or "desc" by creation; empty is Aircall's default.
+	Order string
+}
+
+func (o *ListOptions) query(op string) (url.Values, error) {
+	q := url.Values{}
+	per := MaxPerPage
+	if o != nil {
+		if o.PerPage < 0 || o.PerPage > MaxPerPage {
+			return nil, telephony.InvalidArgument(telephony.ProviderAircall, op, "PerPage %d is outside 1..%d", o.PerPage, MaxPerPage)
+		}
+		if o.PerPage > 0 {
+			per = o.PerPage
+		}
+		if o.Page < 0 {
+			return nil, telephony.InvalidArgument(telephony.ProviderAircall, op, "Page %d is negative", o.Page)
+		}
+		if o.Page > 1 {
+			q.Set("page", strconv.Itoa(o.Page))
+		}
+		if !o.From.IsZero() {
+			q.Set("from", strconv.FormatInt(o.From.Unix(), 10))
+		}
+		if !o.To.IsZero() {
+			q.Set("to", strconv.FormatInt(o.To.Unix(), 10))
+		}
+		switch o.Order {
+		case "", "asc", "desc":
+			if o.Order != "" {
+				q.Set("order", o.Order)
+			}
+		default:
+			return nil, telephony.InvalidArgument(telephony.ProviderAircall, op, "Order %q must be \"asc\" or \"desc\"", o.Order)
+		}
+	}
+	q.Set("per_page", strconv.Itoa(per))
+	return q, nil
+}
+
+// UsersService is the /v1/users resource and the cached email directory.
+type UsersService struct {
+	c   *Client
+	dir *directory
+}
+
+// List iterates over the company's users, following meta.next_page_link
+// as the loop advances; breaking out stops fetching. An error is yielded
+// once and ends the sequence. Aircall returns at most MaxListRecords users
+// however the listing is paged. Listed users carry no Numbers; Get does.
+//
+// API: GET /v1/users
+func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[User, error] {
+	const route = "/v1/users"
+	q, err := opts.query(op(http.MethodGet, route))
+	if err != nil {
+		return func(yield func(User, error) bool) { yield(User{}, err) }
+	}
+	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]User, string, error) {
+		var out struct {
+			Users []User `json:"users"`
+			Meta  Meta   `json:"meta"`
+		}
+		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
+		if link != "" {
+			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
+		}
+		if _, err := s.c.t.Do(ctx, req); err != nil {
+			return nil, "", err
+		}
+		return out.Users, out.Meta.NextPageLink, nil
+	})
+}
+
+// Get returns one user with the numbers assigned to them.
+//
+// API: GET /v1/users/{id}
+func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
+	const route = "/v1/users/{id}"
+	if id <= 0 {
+		return nil, telephony.InvalidArgument(telephony.ProviderAircall, op(http.MethodGet, route), "user id %d must be positive", id)
+	}
+	var out struct {
+		User User `json:"user"`
+	}
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v1/users/" + strconv.FormatInt(id, 10), Route: route, Out: &out}); err != nil {
+		return nil, err
+	}
+	return &out.User, nil
+}
+
+// StartCallRequest is the body of Users.StartCall.
+type StartCallRequest struct {
+	// NumberID is the Aircall number to call from; it must be one of the
+	// user's numbers (User.Numbers from Get).
+	NumberID int64 `json:"number_id"`
+	// To is the customer's number in E.164.
+	To string `json:"to"`
+}
+
+// StartCall makes the user's Aircall app (Workspace or phone app) dial To
+// from NumberID. Aircall answers with no body, so there is no call id: the
+// call shows up in call.created webhooks and the call log.
+//
+// StartCall is never resent once it may have reached Aircall: a lost answer
+// returns an error matching telephony.ErrOutcomeUnknown.
+//
+// API: POST /v1/users/{id}/calls
+func (s *UsersService) StartCall(ctx context.Context, userID int64, req StartCallRequest) error {
+	const route = "/v1/users/{id}/calls"
+	o := op(http.MethodPost, route)
+	switch {
+	case userID <= 0:
+		return telephony.InvalidArgument(telephony.ProviderAircall, o, "user id %d must be positive", userID)
+	case req.NumberID <= 0:
+		return telephony.InvalidArgument(telephony.ProviderAircall, o, "NumberID is required: one of the user's numbers (Users.Get(...).Numbers)")
+	}
+	if err := telephony.ValidateE164(req.To); err != nil {
+		return telephony.InvalidArgument(telephony.ProviderAircall, o, "To: %v", err)
+	}
+	_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPost,
+		Path: "/v1/users/" + strconv.FormatInt(userID, 10) + "/calls", Route: route, Body: req})
+	return err
+}
+
+// FindByEmail returns the user with this email (ignoring case) from a cached
+// directory of the company's users, so a lookup per inbound call costs no
+// request while the directory is fresh. The directory is reloaded when older
+// than its TTL (SetDirectoryOptions); concurrent lookups share one reload;
+// an unknown email reloads it at most once per MinRefreshInterval, so a
+// just-added agent is found without letting misses hammer the API. An
+// unknown email returns an error matching telephony.ErrNotFound.
+func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, error) {
+	key := emailKey(email)
+	if key == "" {
+		return nil, telephony.InvalidArgument(telephony.ProviderAircall, "FindByEmail", "email is empty")
+	}
+	return s.dir.find(ctx, key)
+}
+
+// DirectoryOptions tunes the cached directory behind FindByEmail.
+type DirectoryOptions struct {
+	// TTL is how long a loaded directory is used before it is reloaded.
+	// Zero means DefaultDirectoryTTL.
+	TTL time.Duration
+	// MinRefreshInterval is the least time between two reloads caused by an
+	// unknown email. Zero means DefaultDirectoryMinRefresh.
+	MinRefreshInterval time.Duration
+}
+
+// Directory defaults.
+const (
+	DefaultDirectoryTTL        = 5 * time.Minute
+	DefaultDirectoryMinRefresh = 30 * time.Second
+)
+
+// SetDirectoryOptions changes the directory's TTL and miss-refresh interval.
+func (s *UsersService) SetDirectoryOptions(o DirectoryOptions) {
+	s.dir.setOptions(o)
+}
+
+// InvalidateDirectory drops the cached directory; the next FindByEmail
+// reloads it.
+func (s *UsersService) InvalidateDirectory() { s.dir.invalidate() }
+
+// listAll loads every user for the directory, in the fewest requests.
+func (s *UsersService) listAll(ctx context.Context) ([]User, error) {
+	var users []User
+	for u, err := range s.List(ctx, &ListOptions{PerPage: MaxPerPage}) {
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
