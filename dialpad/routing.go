@@ -1,0 +1,522 @@
+package dialpad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-go/switchboard/internal/jsonx"
+	"github.com/switchboard-go/switchboard/internal/webhook"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// Routing budgets. Dialpad waits 5 s for a routing answer; a slower answer,
+// like any non-200 or invalid one, counts as a routing error, and more than
+// 10 errors in an hour disable the router.
+const (
+	// DefaultRoutingBudget is how long a RoutingHandler gives verification,
+	// the RouteFunc and email resolution together before it answers the
+	// fallback target.
+	DefaultRoutingBudget = 3500 * time.Millisecond
+	// MaxRoutingBudget is the largest budget NewRoutingHandler accepts: it
+	// leaves room for the network inside Dialpad's 5 s.
+	MaxRoutingBudget = 4500 * time.Millisecond
+	// DefaultRoutingMaxInFlight bounds the RouteFunc goroutines still running,
+	// late ones included.
+	DefaultRoutingMaxInFlight = 1024
+
+	rtDialpadDeadline = 5 * time.Second
+)
+
+// FallbackCause says why a RoutingHandler answered the fallback target.
+type FallbackCause string
+
+// Fallback causes.
+const (
+	FallbackError         FallbackCause = "error"          // the RouteFunc returned an error
+	FallbackTimeout       FallbackCause = "timeout"        // the budget ended first
+	FallbackPanic         FallbackCause = "panic"          // the RouteFunc panicked
+	FallbackInvalidTarget FallbackCause = "invalid_target" // unusable or unresolvable target
+	FallbackUnavailable   FallbackCause = "unavailable"    // MaxInFlight reached, or Close called
+)
+
+// RoutingOptions configures NewRoutingHandler.
+type RoutingOptions struct {
+	// Secret is the call router's secret (at least 32 characters). With a
+	// secret, every request must be an HS256 JWT signed with it; anything
+	// else is answered 401.
+	Secret string
+	// Fallback is where a call goes when the RouteFunc errs, panics, is late
+	// or returns an unusable target. Required: a user, department,
+	// callcenter or office target with a numeric ID (not an email).
+	Fallback telephony.Target
+	// Budget bounds verification, the RouteFunc and email resolution
+	// together; zero means DefaultRoutingBudget. At most MaxRoutingBudget.
+	Budget time.Duration
+	// AllowUnsigned accepts plain JSON requests when Secret is empty, as
+	// Dialpad sends them for a router without a secret. Anyone who can
+	// reach the URL can then ask where calls go; a warning is logged.
+	AllowUnsigned bool
+	// Client resolves targets naming a user by email
+	// (telephony.UserByEmail) through its cached user directory, within the
+	// budget. Without it an email target falls back.
+	Client *Client
+	// Logger receives rejections and fallbacks (warn) and panics (error).
+	// Nil is silent. Secrets and tokens are never logged.
+	Logger *slog.Logger
+	// MaxInFlight bounds the RouteFunc calls still running, including late
+	// ones that ignore their context; beyond it requests get the fallback
+	// at once. Zero means DefaultRoutingMaxInFlight.
+	MaxInFlight int
+}
+
+// RoutingHandler is the http.Handler behind a Dialpad call router's
+// routing_url. It verifies the request, asks a RouteFunc where the call
+// goes and answers {"action":"route","target_id":N,"target_type":"..."}
+// with 200 inside its budget — the fallback target when the RouteFunc
+// cannot answer in time — because every other answer counts towards
+// Dialpad's automatic disabling of the router. It is safe for concurrent
+// use.
+//
+// A disabled router stops calling the routing URL. Re-enable it with
+// (*CallRoutersService).Update setting Enabled and ResetErrorCount: enabling
+// alone keeps the hour's error count, so one more error disables it again.
+// Router updates are limited to one per 5 minutes.
+type RoutingHandler struct {
+	route       telephony.RouteFunc
+	verifier    *rtVerifier // nil in unsigned mode
+	fallback    []byte      // the encoded fallback answer
+	budget      time.Duration
+	client      *Client
+	log         *slog.Logger
+	maxInFlight int64
+	now         func() time.Time
+
+	mu      sync.RWMutex // guards closed against wg.Add
+	closed  bool
+	wg      sync.WaitGroup
+	running atomic.Int64
+
+	requests, routed atomic.Int64
+	fallbacks        [5]atomic.Int64 // indexed by rtCauseIndex
+	rejected         [4]atomic.Int64 // method, too large, unauthorized, malformed
+	errWindow        rtErrorWindow
+}
+
+// Indexes of RoutingHandler.rejected.
+const (
+	rtRejMethod = iota
+	rtRejTooLarge
+	rtRejUnauthorized
+	rtRejMalformed
+)
+
+var rtCauses = [...]FallbackCause{FallbackError, FallbackTimeout, FallbackPanic, FallbackInvalidTarget, FallbackUnavailable}
+
+func rtCauseIndex(c FallbackCause) int {
+	for i, x := range rtCauses {
+		if x == c {
+			return i
+		}
+	}
+	return 0
+}
+
+// NewRoutingHandler returns the handler for a call router's routing_url.
+// route decides where each call goes; it receives a context that ends with
+// the budget and should return promptly when it does. The configuration is
+// checked here, so a router cannot start with a short secret, without a
+// secret unless AllowUnsigned is set, or without a usable fallback.
+func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*RoutingHandler, error) {
+	const op = "NewRoutingHandler"
+	if route == nil {
+		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "route is nil")
+	}
+	h := &RoutingHandler{
+		route:       route,
+		budget:      opts.Budget,
+		client:      opts.Client,
+		log:         opts.Logger,
+		maxInFlight: int64(opts.MaxInFlight),
+		now:         time.Now,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case h.budget == 0:
+		h.budget = DefaultRoutingBudget
+	case h.budget < 0 || h.budget > MaxRoutingBudget:
+		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "Budget %v is outside (0, %v]", h.budget, MaxRoutingBudget)
+	}
+	if h.maxInFlight <= 0 {
+		h.maxInFlight = DefaultRoutingMaxInFlight
+	}
+	switch {
+	case opts.Secret != "":
+		v, err := rtNewVerifier(opts.Secret, MinSecretLength)
+		if err != nil {
+			return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "Secret: %v", err)
+		}
+		h.verifier = v
+	case opts.AllowUnsigned:
+		h.log.Warn("dialpad: routing handler accepts unsigned requests; anyone who can reach it can steer calls: configure the router's secret")
+	default:
+		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op,
+			"Secret is empty: set the call router's secret (at least %d characters) or AllowUnsigned", MinSecretLength)
+	}
+	ans, err := rtIDAnswer(opts.Fallback)
+	if err != nil {
+		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "Fallback: %v", err)
+	}
+	if h.fallback, err = json.Marshal(ans); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// rtAnswer is the routing answer. "action":"route" is the variant quoted on
+// Dialpad's forum; the documented fields are target_id and target_type.
+type rtAnswer struct {
+	Action     string `json:"action"`
+	TargetID   int64  `json:"target_id"`
+	TargetType string `json:"target_type"`
+}
+
+// rtIDAnswer builds the answer for a target named by id.
+func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
+	switch t.Type {
+	case telephony.TargetUser, telephony.TargetDepartment, telephony.TargetCallCenter, telephony.TargetOffice:
+	default:
+		return rtAnswer{}, fmt.Errorf("target type %q cannot receive a routed call (want user, department, callcenter or office)", t.Type)
+	}
+	if t.ID == "" {
+		return rtAnswer{}, fmt.Errorf("%s target has no ID", t.Type)
+	}
+	id, err := strconv.ParseInt(t.ID, 10, 64)
+	if err != nil || id <= 0 {
+		return rtAnswer{}, fmt.Errorf("%s target ID %q is not a positive integer", t.Type, t.ID)
+	}
+	return rtAnswer{Action: "route", TargetID: id, TargetType: string(t.Type)}, nil
+}
+
+// ServeHTTP answers one routing request.
+func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	h.requests.Add(1)
+	status := h.serve(w, r, start)
+	end := h.now()
+	// What Dialpad counts as a routing error: anything but a 200 in time.
+	if status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
+		h.errWindow.add(end)
+	}
+}
+
+func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return h.reject(w, rtRejMethod, http.StatusMethodNotAllowed, "method not allowed", nil)
+	}
+	body, err := webhook.ReadBody(w, r, webhook.MaxRoutingBody)
+	if errors.Is(err, webhook.ErrTooLarge) {
+		return h.reject(w, rtRejTooLarge, http.StatusRequestEntityTooLarge, "request body too large", nil)
+	}
+	if err != nil {
+		return h.reject(w, rtRejMalformed, http.StatusBadRequest, "could not read body", err)
+	}
+	call, status, err := rtDecodeRequest(h.verifier, body)
+	switch status {
+	case http.StatusUnauthorized:
+		return h.reject(w, rtRejUnauthorized, status, "invalid signature", err)
+	case http.StatusBadRequest:
+		return h.reject(w, rtRejMalformed, status, "malformed routing request", err)
+	}
+
+	// The budget counts from the request's arrival: reading and verifying
+	// the body used part of it.
+	ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
+	defer cancel()
+	out := h.decide(ctx, call)
+	answer := h.fallback
+	if out.cause == "" {
+		if answer, err = json.Marshal(out.answer); err != nil {
+			out = rtOutcome{cause: FallbackInvalidTarget, err: err}
+			answer = h.fallback
+		}
+	}
+	if out.cause != "" {
+		h.fallbacks[rtCauseIndex(out.cause)].Add(1)
+		h.log.Warn("dialpad: routing answered the fallback target",
+			"call_id", call.CallID, "cause", string(out.cause), "error", rtErrString(out.err))
+	} else {
+		h.routed.Add(1)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(answer)
+	return http.StatusOK
+}
+
+func (h *RoutingHandler) reject(w http.ResponseWriter, idx, status int, msg string, err error) int {
+	h.rejected[idx].Add(1)
+	h.log.Warn("dialpad: routing request rejected", "status", status, "reason", msg, "error", rtErrString(err))
+	webhook.Error(w, status, msg)
+	return status
+}
+
+func rtErrString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// rtOutcome is the result of asking the RouteFunc: an answer, or the cause
+// of a fallback.
+type rtOutcome struct {
+	answer rtAnswer
+	cause  FallbackCause
+	err    error
+}
+
+// decide runs the RouteFunc (and email resolution) in its own goroutine so
+// that a late or stuck RouteFunc cannot hold the answer past the budget. The
+// goroutine's context is cancelled when decide returns; the channel is
+// buffered so a late goroutine still finishes without a reader.
+func (h *RoutingHandler) decide(ctx context.Context, call telephony.InboundCall) rtOutcome {
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		return rtOutcome{cause: FallbackUnavailable, err: errors.New("routing handler closed")}
+	}
+	if h.running.Add(1) > h.maxInFlight {
+		h.running.Add(-1)
+		h.mu.RUnlock()
+		return rtOutcome{cause: FallbackUnavailable, err: errors.New("MaxInFlight RouteFunc calls still running")}
+	}
+	h.wg.Add(1)
+	h.mu.RUnlock()
+
+	ch := make(chan rtOutcome, 1)
+	go func() {
+		defer h.wg.Done()
+		defer h.running.Add(-1)
+		ch <- h.run(ctx, call)
+	}()
+	select {
+	case out := <-ch:
+		return out
+	case <-ctx.Done():
+		return rtOutcome{cause: FallbackTimeout, err: ctx.Err()}
+	}
+}
+
+// run calls the RouteFunc and resolves its target, turning a panic into a
+// fallback cause.
+func (h *RoutingHandler) run(ctx context.Context, call telephony.InboundCall) (out rtOutcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("dialpad: RouteFunc panicked", "call_id", call.CallID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out = rtOutcome{cause: FallbackPanic, err: fmt.Errorf("RouteFunc panicked: %v", p)}
+		}
+	}()
+	t, err := h.route(ctx, call)
+	if err != nil {
+		if ctx.Err() != nil {
+			return rtOutcome{cause: FallbackTimeout, err: err}
+		}
+		return rtOutcome{cause: FallbackError, err: err}
+	}
+	return h.resolve(ctx, t)
+}
+
+// resolve turns a Target into an answer, looking an email up through the
+// Client's cached user directory.
+func (h *RoutingHandler) resolve(ctx context.Context, t telephony.Target) rtOutcome {
+	if t.Type != telephony.TargetUser || t.ID != "" || t.Email == "" {
+		ans, err := rtIDAnswer(t)
+		if err != nil {
+			return rtOutcome{cause: FallbackInvalidTarget, err: err}
+		}
+		return rtOutcome{answer: ans}
+	}
+	if h.client == nil || h.client.Users == nil {
+		return rtOutcome{cause: FallbackInvalidTarget, err: errors.New("email target needs RoutingOptions.Client")}
+	}
+	u, err := h.client.Users.FindByEmail(ctx, t.Email)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return rtOutcome{cause: FallbackTimeout, err: err}
+	case err != nil:
+		return rtOutcome{cause: FallbackInvalidTarget, err: fmt.Errorf("resolving email target: %w", err)}
+	case u == nil || u.ID <= 0:
+		return rtOutcome{cause: FallbackInvalidTarget, err: errors.New("email target resolved to no user id")}
+	}
+	return rtOutcome{answer: rtAnswer{Action: "route", TargetID: u.ID, TargetType: string(telephony.TargetUser)}}
+}
+
+// Close stops calling the RouteFunc — later requests get the fallback, still
+// with 200 — and waits until every RouteFunc call has returned, late ones
+// included, or ctx ends.
+func (h *RoutingHandler) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// rtRequest is the routing request's JSON: the JWT's claims, or the body of
+// an unsigned request. Ids arrive as numbers or numeric strings.
+type rtRequest struct {
+	DateStarted    jsonx.Int64  `json:"date_started"`
+	CallID         jsonx.Int64  `json:"call_id"`
+	ExternalNumber jsonx.String `json:"external_number"`
+	InternalNumber jsonx.String `json:"internal_number"`
+	ContactID      jsonx.String `json:"contact_id"`
+	ContactType    jsonx.String `json:"contact_type"`
+}
+
+// rtDecodeRequest verifies and decodes a routing request body. It returns
+// 401 when the body is not a JWT verified with the secret, 400 when it
+// cannot be decoded, and 0 on success.
+func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, error) {
+	payload, err := rtPayload(v, body)
+	if err != nil {
+		if v != nil {
+			return telephony.InboundCall{}, http.StatusUnauthorized, err
+		}
+		return telephony.InboundCall{}, http.StatusBadRequest, err
+	}
+	var req rtRequest
+	if err := json.Unmarshal(payload, &req); err != nil {
+		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: %w", errRtMalformed, err)
+	}
+	if req.CallID <= 0 {
+		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: no call_id", errRtMalformed)
+	}
+	call := telephony.InboundCall{
+		Provider:    telephony.ProviderDialpad,
+		CallID:      strconv.FormatInt(int64(req.CallID), 10),
+		From:        string(req.ExternalNumber),
+		To:          string(req.InternalNumber),
+		ContactID:   string(req.ContactID),
+		ContactType: string(req.ContactType),
+	}
+	if req.DateStarted > 0 {
+		call.StartedAt = time.UnixMilli(int64(req.DateStarted)).UTC()
+	}
+	return call, 0, nil
+}
+
+// RoutingStats are a RoutingHandler's counters since it was built.
+type RoutingStats struct {
+	// Requests is every request received.
+	Requests int64
+	// Routed is requests answered with the RouteFunc's target.
+	Routed int64
+	// Fallbacks is requests answered with the fallback target, by cause.
+	Fallbacks map[FallbackCause]int64
+	// Rejected is requests refused with 4xx: "method", "too_large",
+	// "unauthorized", "malformed".
+	Rejected map[string]int64
+	// ErrorsLastHour is how many answers of the last hour Dialpad would
+	// have counted as routing errors: a status other than 200, or slower
+	// than 5 s. Rejections of requests that Dialpad did not send count
+	// too, so the figure is an upper bound. Alert well below 10, the
+	// number past which Dialpad disables the router (5 is a good
+	// threshold).
+	ErrorsLastHour int
+	// InFlight is RouteFunc calls still running, late ones included.
+	InFlight int64
+}
+
+// FallbackTotal returns the sum of Fallbacks.
+func (s RoutingStats) FallbackTotal() int64 { return rtSum(s.Fallbacks) }
+
+// RejectedTotal returns the sum of Rejected.
+func (s RoutingStats) RejectedTotal() int64 { return rtSum(s.Rejected) }
+
+func rtSum[K comparable](m map[K]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// Stats returns the handler's counters.
+func (h *RoutingHandler) Stats() RoutingStats {
+	s := RoutingStats{
+		Requests:       h.requests.Load(),
+		Routed:         h.routed.Load(),
+		Fallbacks:      make(map[FallbackCause]int64, len(rtCauses)),
+		Rejected:       make(map[string]int64, len(h.rejected)),
+		ErrorsLastHour: h.errWindow.count(h.now()),
+		InFlight:       h.running.Load(),
+	}
+	for i, c := range rtCauses {
+		s.Fallbacks[c] = h.fallbacks[i].Load()
+	}
+	for i, name := range [...]string{"method", "too_large", "unauthorized", "malformed"} {
+		s.Rejected[name] = h.rejected[i].Load()
+	}
+	return s
+}
+
+// rtErrorWindow counts events over the last hour in 60 per-minute buckets:
+// constant memory whatever the traffic.
+type rtErrorWindow struct {
+	mu      sync.Mutex
+	buckets [60]struct {
+		minute int64
+		n      int
+	}
+}
+
+func rtMinute(t time.Time) int64 {
+	if m := t.Unix() / 60; m > 0 {
+		return m
+	}
+	return 0
+}
+
+func (w *rtErrorWindow) add(t time.Time) {
+	m := rtMinute(t)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := &w.buckets[m%60]
+	if b.minute != m {
+		b.minute, b.n = m, 0
+	}
+	b.n++
+}
+
+// count sums the buckets of the 60 minutes ending with t's minute.
+func (w *rtErrorWindow) count(t time.Time) int {
+	m := rtMinute(t)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range w.buckets {
+		if b.minute <= m && m-b.minute < 60 {
+			n += b.n
+		}
+	}
+	return n
+}

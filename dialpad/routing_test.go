@@ -1,0 +1,388 @@
+package dialpad
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-go/switchboard/internal/webhook"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+var rtTestFallback = telephony.Target{Type: telephony.TargetCallCenter, ID: "9000"}
+
+// rtAnswerOf decodes a routing answer.
+func rtAnswerOf(t testing.TB, body string) rtAnswer {
+	t.Helper()
+	var a rtAnswer
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		t.Fatalf("answer %q: %v", body, err)
+	}
+	return a
+}
+
+// rtSigned returns a signed routing request for callID.
+func rtSigned(t testing.TB, callID int64) []byte {
+	return []byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), rtRoutingClaims(callID)))
+}
+
+func rtNewHandler(t testing.TB, route telephony.RouteFunc, opts RoutingOptions) *RoutingHandler {
+	t.Helper()
+	if opts.Secret == "" && !opts.AllowUnsigned {
+		opts.Secret = rtTestSecret
+	}
+	if opts.Fallback.IsZero() {
+		opts.Fallback = rtTestFallback
+	}
+	h, err := NewRoutingHandler(route, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+func TestNewRoutingHandlerValidates(t *testing.T) {
+	route := func(context.Context, telephony.InboundCall) (telephony.Target, error) { return telephony.Target{}, nil }
+	short := strings.Repeat("k", MinSecretLength-1)
+	for name, tc := range map[string]struct {
+		route telephony.RouteFunc
+		opts  RoutingOptions
+	}{
+		"nil route":                {nil, RoutingOptions{Secret: rtTestSecret, Fallback: rtTestFallback}},
+		"short secret":             {route, RoutingOptions{Secret: short, Fallback: rtTestFallback}},
+		"no secret, not unsigned":  {route, RoutingOptions{Fallback: rtTestFallback}},
+		"no fallback":              {route, RoutingOptions{Secret: rtTestSecret}},
+		"email fallback":           {route, RoutingOptions{Secret: rtTestSecret, Fallback: telephony.UserByEmail("a@example.com")}},
+		"team fallback":            {route, RoutingOptions{Secret: rtTestSecret, Fallback: telephony.Target{Type: telephony.TargetTeam, ID: "1"}}},
+		"number fallback":          {route, RoutingOptions{Secret: rtTestSecret, Fallback: telephony.NumberTarget("+14155550100")}},
+		"non-numeric fallback id":  {route, RoutingOptions{Secret: rtTestSecret, Fallback: telephony.UserTarget("abc")}},
+		"negative budget":          {route, RoutingOptions{Secret: rtTestSecret, Fallback: rtTestFallback, Budget: -time.Second}},
+		"budget past Dialpad's 5s": {route, RoutingOptions{Secret: rtTestSecret, Fallback: rtTestFallback, Budget: 5 * time.Second}},
+	} {
+		_, err := NewRoutingHandler(tc.route, tc.opts)
+		if !errors.Is(err, telephony.ErrInvalidRequest) {
+			t.Errorf("%s: err = %v, want ErrInvalidRequest", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), short) || strings.Contains(err.Error(), rtTestSecret) {
+			t.Errorf("%s: the error quotes the secret: %v", name, err)
+		}
+	}
+}
+
+func TestRoutingAllowUnsignedWarns(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	rtNewHandler(t, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.Target{}, nil
+	}, RoutingOptions{AllowUnsigned: true, Logger: log})
+	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "unsigned") {
+		t.Errorf("no start-up warning for AllowUnsigned: %q", buf.String())
+	}
+}
+
+// TestRoutingDecodesRequest checks the InboundCall the RouteFunc sees, for
+// ids as numbers and as strings, and the answer's shape.
+func TestRoutingDecodesRequest(t *testing.T) {
+	got := make(chan telephony.InboundCall, 2)
+	h := rtNewHandler(t, func(_ context.Context, c telephony.InboundCall) (telephony.Target, error) {
+		got <- c
+		return telephony.Target{Type: telephony.TargetDepartment, ID: "77"}, nil
+	}, RoutingOptions{AllowUnsigned: true})
+	srv := rtServe(t, h)
+	want := telephony.InboundCall{
+		Provider: telephony.ProviderDialpad, CallID: "6000000000000001", From: "+14155550100", To: "+14155550199",
+		ContactID: "5551234", ContactType: "local", StartedAt: time.UnixMilli(1712345678901).UTC(),
+	}
+	for _, body := range []string{
+		`{"date_started":1712345678901,"call_id":6000000000000001,"external_number":"+14155550100","internal_number":"+14155550199","contact_id":5551234,"contact_type":"local"}`,
+		`{"date_started":"1712345678901","call_id":"6000000000000001","external_number":"+14155550100","internal_number":"+14155550199","contact_id":"5551234","contact_type":"local","unknown":[1]}`,
+	} {
+		status, answer := rtPost(t, srv.Client(), srv.URL, "application/json", []byte(body))
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, answer)
+		}
+		if c := <-got; c != want {
+			t.Errorf("InboundCall = %+v, want %+v", c, want)
+		}
+		if a := rtAnswerOf(t, answer); a != (rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}) {
+			t.Errorf("answer = %s", answer)
+		}
+	}
+}
+
+// TestRoutingFallbacks: errors, panics and unusable targets are answered
+// with the fallback and 200, and counted by cause.
+func TestRoutingFallbacks(t *testing.T) {
+	behaviour := map[int64]func(context.Context) (telephony.Target, error){
+		1: func(context.Context) (telephony.Target, error) { return telephony.UserTarget("5"), nil },
+		2: func(context.Context) (telephony.Target, error) { return telephony.Target{}, errors.New("CRM down") },
+		3: func(context.Context) (telephony.Target, error) { panic("nil map") },
+		4: func(context.Context) (telephony.Target, error) {
+			return telephony.Target{Type: telephony.TargetTeam, ID: "1"}, nil
+		},
+		5: func(context.Context) (telephony.Target, error) { return telephony.UserTarget("not-a-number"), nil },
+		6: func(context.Context) (telephony.Target, error) { return telephony.Target{}, nil },
+		7: func(context.Context) (telephony.Target, error) {
+			return telephony.UserByEmail("agent1@example.com"), nil
+		}, // no Client
+		8: func(ctx context.Context) (telephony.Target, error) {
+			<-ctx.Done()
+			return telephony.Target{}, ctx.Err()
+		},
+		9: func(context.Context) (telephony.Target, error) {
+			return telephony.Target{Type: telephony.TargetOffice, ID: "3"}, nil
+		},
+	}
+	var logs bytes.Buffer
+	h := rtNewHandler(t, func(ctx context.Context, c telephony.InboundCall) (telephony.Target, error) {
+		var id int64
+		_ = json.Unmarshal([]byte(c.CallID), &id)
+		return behaviour[id](ctx)
+	}, RoutingOptions{Budget: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv := rtServe(t, h)
+	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	want := map[int64]rtAnswer{
+		1: {Action: "route", TargetID: 5, TargetType: "user"},
+		9: {Action: "route", TargetID: 3, TargetType: "office"},
+	}
+	for id := int64(1); id <= 9; id++ {
+		status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, id))
+		w, ok := want[id]
+		if !ok {
+			w = fallback
+		}
+		if status != http.StatusOK || rtAnswerOf(t, body) != w {
+			t.Errorf("call %d: %d %s, want 200 %+v", id, status, body, w)
+		}
+	}
+	s := h.Stats()
+	t.Logf("R14 fallbacks by cause: %v; routed=%d requests=%d errors_last_hour=%d", s.Fallbacks, s.Routed, s.Requests, s.ErrorsLastHour)
+	wantCauses := map[FallbackCause]int64{FallbackError: 1, FallbackPanic: 1, FallbackInvalidTarget: 4, FallbackTimeout: 1, FallbackUnavailable: 0}
+	for c, n := range wantCauses {
+		if s.Fallbacks[c] != n {
+			t.Errorf("fallbacks[%s] = %d, want %d", c, s.Fallbacks[c], n)
+		}
+	}
+	if s.Requests != 9 || s.Routed != 2 || s.FallbackTotal() != 7 || s.RejectedTotal() != 0 || s.ErrorsLastHour != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+	if !strings.Contains(logs.String(), "RouteFunc panicked") || strings.Contains(logs.String(), rtTestSecret) {
+		t.Errorf("logs: panic not logged, or the secret was: %s", logs.String())
+	}
+}
+
+// TestRoutingConcurrentSlowRouteFunc is reliability.md R14: 50 concurrent
+// requests with a RouteFunc that sleeps 10 s, under the default 3.5 s budget.
+func TestRoutingConcurrentSlowRouteFunc(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes the 3.5 s budget")
+	}
+	h := rtNewHandler(t, func(ctx context.Context, _ telephony.InboundCall) (telephony.Target, error) {
+		select {
+		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
+		}
+		return telephony.UserTarget("1"), nil
+	}, RoutingOptions{})
+	srv := rtServe(t, h)
+	const n = 50
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		latencies []time.Duration
+		non2xx    int
+		fallbacks int
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, int64(i+1)))
+			d := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			latencies = append(latencies, d)
+			if status/100 != 2 {
+				non2xx++
+			} else if strings.Contains(body, `"target_id":9000`) {
+				fallbacks++
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(latencies)
+	p99 := latencies[(len(latencies)*99+99)/100-1]
+	s := h.Stats()
+	t.Logf("R14 50 concurrent, RouteFunc sleeps 10 s, budget %v: p99=%v max=%v non-2xx=%d fallbacks=%d (stats: timeout=%d errors_last_hour=%d)",
+		DefaultRoutingBudget, p99.Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond), non2xx, fallbacks,
+		s.Fallbacks[FallbackTimeout], s.ErrorsLastHour)
+	if p99 > 4*time.Second || non2xx != 0 || fallbacks != n || s.Fallbacks[FallbackTimeout] != n || s.ErrorsLastHour != 0 {
+		t.Errorf("want p99 <= 4s, non-2xx 0, fallbacks %d", n)
+	}
+}
+
+// TestRoutingLateRouteFuncEnds: a RouteFunc that ignores its context is
+// answered for by the fallback, and Close waits for it, so nothing leaks.
+func TestRoutingLateRouteFuncEnds(t *testing.T) {
+	release := make(chan struct{})
+	h, err := NewRoutingHandler(func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		<-release // ignores ctx
+		return telephony.UserTarget("1"), nil
+	}, RoutingOptions{Secret: rtTestSecret, Fallback: rtTestFallback, Budget: 50 * time.Millisecond, MaxInFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rtServe(t, h)
+	for i := range 3 {
+		status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, int64(i+1)))
+		if status != http.StatusOK || !strings.Contains(body, `"target_id":9000`) {
+			t.Fatalf("request %d: %d %s", i, status, body)
+		}
+	}
+	s := h.Stats()
+	t.Logf("late RouteFuncs ignoring ctx: in flight=%d (MaxInFlight 2) fallbacks=%v", s.InFlight, s.Fallbacks)
+	if s.InFlight != 2 || s.Fallbacks[FallbackTimeout] != 2 || s.Fallbacks[FallbackUnavailable] != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if err := h.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with stuck RouteFuncs = %v, want DeadlineExceeded", err)
+	}
+	close(release)
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.Stats(); s.InFlight != 0 {
+		t.Errorf("in flight after Close = %d", s.InFlight)
+	}
+	// After Close: still 200 with the fallback, and the RouteFunc is not called.
+	if status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, 9)); status != 200 || !strings.Contains(body, "9000") {
+		t.Errorf("after Close: %d %s", status, body)
+	}
+}
+
+// TestRoutingBodyTooLarge is reliability.md R13 for the router: 413 and the
+// RouteFunc never runs.
+func TestRoutingBodyTooLarge(t *testing.T) {
+	var ran atomic.Int64
+	h := rtNewHandler(t, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		ran.Add(1)
+		return telephony.UserTarget("1"), nil
+	}, RoutingOptions{AllowUnsigned: true})
+	srv := rtServe(t, h)
+	big := append([]byte(`{"call_id":1,"pad":"`), bytes.Repeat([]byte("a"), 1<<20)...)
+	big = append(big, `"}`...)
+	status, _ := rtPost(t, srv.Client(), srv.URL, "application/json", big)
+	t.Logf("R13 routing 1 MiB body: status=%d routefunc_runs=%d (limit %d)", status, ran.Load(), webhook.MaxRoutingBody)
+	if status != http.StatusRequestEntityTooLarge || ran.Load() != 0 || h.Stats().Rejected["too_large"] != 1 {
+		t.Errorf("status %d, RouteFunc ran %d times", status, ran.Load())
+	}
+}
+
+// TestRoutingModes is reliability.md R16: the status for each mode.
+func TestRoutingModes(t *testing.T) {
+	route := func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget("1"), nil
+	}
+	jsonBody := []byte(`{"call_id":1,"external_number":"+14155550100","internal_number":"+14155550199"}`)
+	signed := rtSigned(t, 1)
+	for _, tc := range []struct {
+		mode  string
+		opts  RoutingOptions
+		ctype string
+		body  []byte
+		want  int
+	}{
+		{"secret, JWT", RoutingOptions{Secret: rtTestSecret}, "application/jwt", signed, 200},
+		{"secret, JSON", RoutingOptions{Secret: rtTestSecret}, "application/json", jsonBody, 401},
+		{"secret + AllowUnsigned, JSON", RoutingOptions{Secret: rtTestSecret, AllowUnsigned: true}, "application/json", jsonBody, 401},
+		{"unsigned, JSON", RoutingOptions{AllowUnsigned: true}, "application/json", jsonBody, 200},
+		{"unsigned, JWT", RoutingOptions{AllowUnsigned: true}, "application/jwt", signed, 400},
+		{"unsigned, garbage", RoutingOptions{AllowUnsigned: true}, "application/json", []byte("{"), 400},
+	} {
+		srv := rtServe(t, rtNewHandler(t, route, tc.opts))
+		status, _ := rtPost(t, srv.Client(), srv.URL, tc.ctype, tc.body)
+		t.Logf("R16 %-30s status=%d", tc.mode, status)
+		if status != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.mode, status, tc.want)
+		}
+	}
+	srv := rtServe(t, rtNewHandler(t, route, RoutingOptions{}))
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// TestRoutingErrorsLastHour checks the per-minute ring behind
+// Stats().ErrorsLastHour with a fake clock.
+func TestRoutingErrorsLastHour(t *testing.T) {
+	h := rtNewHandler(t, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget("1"), nil
+	}, RoutingOptions{})
+	var mu sync.Mutex
+	clock := time.Date(2025, 3, 1, 12, 0, 30, 0, time.UTC)
+	h.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	srv := rtServe(t, h)
+	post := func(body []byte) { rtPost(t, srv.Client(), srv.URL, "application/jwt", body) }
+
+	post([]byte("forged.token.here")) // 401: an error
+	post(rtSigned(t, 1))              // 200: not an error
+	advance(20 * time.Minute)
+	post([]byte(`{"call_id":1}`)) // 401
+	post([]byte(`{"call_id":1}`)) // 401
+	if n := h.Stats().ErrorsLastHour; n != 3 {
+		t.Errorf("after 20 min: ErrorsLastHour = %d, want 3", n)
+	}
+	advance(40 * time.Minute) // the first error is now 60 min old
+	if n := h.Stats().ErrorsLastHour; n != 2 {
+		t.Errorf("after 60 min: ErrorsLastHour = %d, want 2", n)
+	}
+	advance(25 * time.Minute)
+	if n := h.Stats().ErrorsLastHour; n != 0 {
+		t.Errorf("after 85 min: ErrorsLastHour = %d, want 0", n)
+	}
+
+	// An answer slower than Dialpad's 5 s counts even with 200.
+	var w rtErrorWindow
+	base := time.Unix(1_700_000_000, 0)
+	for i := range 120 {
+		w.add(base.Add(time.Duration(i) * time.Minute))
+	}
+	if n := w.count(base.Add(119 * time.Minute)); n != 60 {
+		t.Errorf("ring over 2 h of one error a minute: %d, want 60", n)
+	}
+	slow := rtNewHandler(t, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget("1"), nil
+	}, RoutingOptions{})
+	var calls atomic.Int64
+	slow.now = func() time.Time { return base.Add(time.Duration(calls.Add(1)) * 6 * time.Second) }
+	status, _ := rtPost(t, srv.Client(), rtServe(t, slow).URL, "application/jwt", rtSigned(t, 2))
+	if n := slow.errWindow.count(base.Add(time.Hour / 2)); status != 200 || n != 1 {
+		t.Errorf("slow answer: status %d, counted %d, want 200 and 1", status, n)
+	}
+}
