@@ -1,0 +1,309 @@
+package dialpad
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-go/switchboard/internal/webhook"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// whEventClaims is a call event shaped like Dialpad's CallProto.
+func whEventClaims(callID int64, state string, ts int64) jwt.MapClaims {
+	return jwt.MapClaims{
+		"call_id":         callID,
+		"state":           state,
+		"direction":       "inbound",
+		"date_started":    1712345678000,
+		"date_connected":  1712345680000,
+		"date_ended":      1712345740000,
+		"event_timestamp": ts,
+		"external_number": "+14155550100",
+		"internal_number": "+14155550199",
+		"duration":        60000.0,
+		"target":          map[string]any{"id": 5001, "type": "user", "name": "Agent One"},
+		"contact":         map[string]any{"id": "c-1", "type": "local"},
+	}
+}
+
+func whSigned(t testing.TB, claims jwt.MapClaims) []byte {
+	return []byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), claims))
+}
+
+// whNew builds a *WebhookHandler drained at the end of the test.
+func whNew(t testing.TB, secret string, fn telephony.EventFunc, opts WebhookOptions) *WebhookHandler {
+	t.Helper()
+	h, err := NewWebhookHandler(secret, fn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := h.(*WebhookHandler)
+	t.Cleanup(func() {
+		if err := wh.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return wh
+}
+
+func TestNewWebhookHandlerValidates(t *testing.T) {
+	fn := func(context.Context, telephony.CallEvent) error { return nil }
+	if _, err := NewWebhookHandler("", fn, WebhookOptions{}); !errors.Is(err, telephony.ErrInvalidRequest) {
+		t.Errorf("empty secret without AllowUnsigned: %v", err)
+	}
+	if _, err := NewWebhookHandler(rtTestSecret, nil, WebhookOptions{}); !errors.Is(err, telephony.ErrInvalidRequest) {
+		t.Errorf("nil fn: %v", err)
+	}
+	var buf bytes.Buffer
+	whNew(t, "", fn, WebhookOptions{AllowUnsigned: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if !strings.Contains(buf.String(), "level=WARN") {
+		t.Errorf("no start-up warning for AllowUnsigned: %q", buf.String())
+	}
+}
+
+// TestWebhookStates maps every call state a subscription can carry, and
+// checks the rest of the CallEvent.
+func TestWebhookStates(t *testing.T) {
+	events := make(chan telephony.CallEvent, 64)
+	h := whNew(t, rtTestSecret, func(_ context.Context, ev telephony.CallEvent) error {
+		events <- ev
+		return nil
+	}, WebhookOptions{})
+	srv := rtServe(t, h)
+	want := map[string]telephony.CallStatus{
+		"calling": telephony.StatusRinging, "ringing": telephony.StatusRinging, "preanswer": telephony.StatusRinging,
+		"connected": telephony.StatusInProgress, "hangup": telephony.StatusCompleted, "missed": telephony.StatusMissed,
+		"voicemail": telephony.StatusVoicemail, "voicemail_uploaded": telephony.StatusVoicemail,
+		"hold": telephony.StatusOnHold, "parked": telephony.StatusOnHold, "queued": telephony.StatusQueued,
+		"blocked": telephony.StatusFailed, "merged": telephony.StatusInProgress, "recording": telephony.StatusUnknown,
+		"transcription": telephony.StatusUnknown, "csat": telephony.StatusUnknown, "HANGUP": telephony.StatusCompleted,
+	}
+	ts := int64(1712345700000)
+	for state, status := range want {
+		ts++
+		code, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(77, state, ts)))
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", state, code, body)
+		}
+		ev := <-events
+		if ev.Status != status || ev.Type != strings.ToLower(state) {
+			t.Errorf("state %q: status %q type %q, want %q", state, ev.Status, ev.Type, status)
+		}
+		if ev.Provider != "dialpad" || ev.CallID != "77" || ev.Direction != telephony.DirectionInbound ||
+			ev.From != "+14155550100" || ev.To != "+14155550199" || ev.AgentID != "5001" ||
+			ev.Duration != time.Minute || !ev.Time.Equal(time.UnixMilli(ts)) || ev.DeliveryID == "" {
+			t.Errorf("event = %+v", ev)
+		}
+	}
+	// Outbound: From is our number; ids as strings; no target.
+	unsigned := whNew(t, "", func(_ context.Context, ev telephony.CallEvent) error { events <- ev; return nil },
+		WebhookOptions{AllowUnsigned: true})
+	usrv := rtServe(t, unsigned)
+	code, _ := rtPost(t, usrv.Client(), usrv.URL, "application/json",
+		[]byte(`{"call_id":"88","state":"connected","direction":"outbound","external_number":"+14155550100","internal_number":"+14155550199","date_started":"1712345678000","duration":null}`))
+	ev := <-events
+	if code != 200 || ev.CallID != "88" || ev.Direction != telephony.DirectionOutbound || ev.From != "+14155550199" ||
+		ev.To != "+14155550100" || ev.AgentID != "" || ev.Duration != 0 || !ev.Time.Equal(time.UnixMilli(1712345678000)) {
+		t.Errorf("outbound event %d: %+v", code, ev)
+	}
+}
+
+// TestWebhookRejects: verification before parsing, body limit, methods.
+func TestWebhookRejects(t *testing.T) {
+	var calls atomic.Int64
+	h := whNew(t, rtTestSecret, func(context.Context, telephony.CallEvent) error { calls.Add(1); return nil }, WebhookOptions{})
+	srv := rtServe(t, h)
+	big := append([]byte(`{"call_id":1,"state":"hangup","pad":"`), bytes.Repeat([]byte("a"), 1<<20)...)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"wrong secret", []byte(rtSign(t, jwt.SigningMethodHS256, []byte("another-secret-0123456789-abcdefghij"), whEventClaims(1, "hangup", 1))), 401},
+		{"HS512", []byte(rtSign(t, jwt.SigningMethodHS512, []byte(rtTestSecret), whEventClaims(1, "hangup", 1))), 401},
+		{"alg none", []byte(rtSign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, whEventClaims(1, "hangup", 1))), 401},
+		{"plain JSON", []byte(`{"call_id":1,"state":"hangup"}`), 401},
+		{"signed, no state", whSigned(t, jwt.MapClaims{"call_id": 1}), 400},
+		{"signed, call_id not a number", whSigned(t, jwt.MapClaims{"call_id": "abc", "state": "hangup"}), 400},
+		{"1 MiB", big, 413},
+	} {
+		code, _ := rtPost(t, srv.Client(), srv.URL, "application/jwt", tc.body)
+		t.Logf("webhook %-30s status=%d", tc.name, code)
+		if code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := h.Stats()
+	t.Logf("R13 webhook 1 MiB body: status=413 (limit %d); EventFunc runs over all rejects=%d", webhook.MaxEventBody, calls.Load())
+	if resp.StatusCode != http.StatusMethodNotAllowed || calls.Load() != 0 || s.Rejected != 8 || s.Accepted != 0 {
+		t.Errorf("GET %d, calls %d, stats %+v", resp.StatusCode, calls.Load(), s)
+	}
+}
+
+// TestWebhookDedupe is reliability.md R20: one event delivered 5 times
+// concurrently has one side effect; another state of the same call is new.
+func TestWebhookDedupe(t *testing.T) {
+	var hangups, connects atomic.Int64
+	h := whNew(t, rtTestSecret, func(_ context.Context, ev telephony.CallEvent) error {
+		if ev.Type == "hangup" {
+			hangups.Add(1)
+		} else {
+			connects.Add(1)
+		}
+		return nil
+	}, WebhookOptions{})
+	srv := rtServe(t, h)
+	body := whSigned(t, whEventClaims(42, "hangup", 1712345740001))
+	var wg sync.WaitGroup
+	var non200 atomic.Int64
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, _ := rtPost(t, srv.Client(), srv.URL, "application/jwt", body); code != 200 {
+				non200.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	// Redelivery re-signed by Dialpad (a new JWT, same event) is a duplicate too.
+	rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(42, "hangup", 1712345740001)))
+	rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(42, "connected", 1712345680001)))
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := h.Stats()
+	t.Logf("R20 one event delivered 5 times concurrently, then re-signed once: side effects=%d duplicates=%d non-200=%d; another state of the call: side effects=%d",
+		hangups.Load(), s.Duplicates, non200.Load(), connects.Load())
+	if hangups.Load() != 1 || connects.Load() != 1 || s.Duplicates != 5 || non200.Load() != 0 {
+		t.Errorf("side effects %d/%d, stats %+v", hangups.Load(), connects.Load(), s)
+	}
+}
+
+// TestWebhookAckFastAndBusy is reliability.md R19: a processor that would
+// take 10 s, 200 deliveries; acknowledgements stay fast and the overflow
+// gets 503, which Dialpad retries. Once processing has room again, the
+// redelivery is accepted.
+func TestWebhookAckFastAndBusy(t *testing.T) {
+	release := make(chan struct{})
+	var processed atomic.Int64
+	h := whNew(t, rtTestSecret, func(ctx context.Context, _ telephony.CallEvent) error {
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
+		}
+		processed.Add(1)
+		return nil
+	}, WebhookOptions{MaxInFlight: 50})
+	srv := rtServe(t, h)
+	const n = 200
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = whSigned(t, whEventClaims(int64(1000+i), "hangup", 1712345740000))
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		lat   []time.Duration
+		codes = map[int]int{}
+	)
+	sem := make(chan struct{}, 20)
+	for _, body := range bodies {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			start := time.Now()
+			code, _ := rtPost(t, srv.Client(), srv.URL, "application/jwt", body)
+			mu.Lock()
+			lat = append(lat, time.Since(start))
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	p99 := lat[(len(lat)*99+99)/100-1]
+	t.Logf("R19 200 deliveries, processor blocked, MaxInFlight 50: ack p99=%v accepted(200)=%d busy(503)=%d",
+		p99.Round(time.Microsecond), codes[200], codes[503])
+	if codes[200] != 50 || codes[503] != 150 || p99 > time.Second {
+		t.Errorf("codes %v p99 %v; want 50 x 200, 150 x 503, p99 well under 1s", codes, p99)
+	}
+	close(release)
+	h.runner.Wait()
+	// Dialpad redelivers a 503'd event: it is processed now, not dropped as a duplicate.
+	if code, _ := rtPost(t, srv.Client(), srv.URL, "application/jwt", bodies[n-1]); code != 200 {
+		t.Errorf("redelivery after 503: %d", code)
+	}
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if processed.Load() != 51 {
+		t.Errorf("processed %d, want 51", processed.Load())
+	}
+	// After Close, deliveries get 503 so Dialpad retries them elsewhere/later.
+	if code, _ := rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(5, "hangup", 1))); code != 503 {
+		t.Errorf("after Close: %d, want 503", code)
+	}
+}
+
+// TestWebhookEventFuncErrors: errors and panics are logged and counted,
+// never sent back to Dialpad.
+func TestWebhookEventFuncErrors(t *testing.T) {
+	var logs whSyncBuffer
+	h := whNew(t, rtTestSecret, func(_ context.Context, ev telephony.CallEvent) error {
+		if ev.CallID == "2" {
+			panic("boom")
+		}
+		return errors.New("database unavailable")
+	}, WebhookOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv := rtServe(t, h)
+	for id := int64(1); id <= 2; id++ {
+		if code, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(id, "hangup", 1))); code != 200 {
+			t.Errorf("call %d: %d %s", id, code, body)
+		}
+	}
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if s := h.Stats(); s.Failed != 2 || !strings.Contains(out, "database unavailable") || !strings.Contains(out, "EventFunc panicked") {
+		t.Errorf("stats %+v logs %s", s, out)
+	}
+	if strings.Contains(out, rtTestSecret) {
+		t.Error("the secret was logged")
+	}
+}
+
+// whSyncBuffer is a bytes.Buffer safe for the handler's background logging.
+type whSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *whSyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *whSyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
