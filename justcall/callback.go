@@ -1,0 +1,290 @@
+package justcall
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-go/switchboard/internal/jsonx"
+	"github.com/switchboard-go/switchboard/internal/webhook"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+// CallbackTokenParam is the query parameter that carries the callback token
+// on callback_url (see Client.SetCallbackToken).
+const CallbackTokenParam = "sb_token"
+
+const minCallbackToken = 16
+
+// CallbackOptions configures NewCallbackHandler.
+type CallbackOptions struct {
+	// Token is the secret Client.SetCallbackToken adds to each callback_url.
+	// Callbacks without it are answered 401 and never reach fn.
+	Token string
+	// AllowUnauthenticated accepts callbacks without a token check. It is
+	// required when Token is empty, so that running without one is a
+	// choice, not an accident.
+	AllowUnauthenticated bool
+	// MaxInFlight bounds how many events fn may be handling at once; a
+	// callback beyond it is answered 503. Zero means 64.
+	MaxInFlight int
+	// Timeout bounds one fn call (its context ends). Zero means 30s.
+	Timeout time.Duration
+	// DedupeTTL is how long a (call_id, status) pair is remembered to drop
+	// redeliveries. Zero means 24h.
+	DedupeTTL time.Duration
+	// Logger receives fn's errors; nil is silent.
+	Logger *slog.Logger
+}
+
+// CallbackHandler is the http.Handler NewCallbackHandler returns. Close it
+// on shutdown to wait for events being handled.
+type CallbackHandler struct {
+	fn     telephony.EventFunc
+	token  string
+	runner *webhook.Runner
+	dedupe *webhook.Dedupe
+	log    *slog.Logger
+}
+
+// NewCallbackHandler returns the handler for the callback_url of
+// Calls.Make: JustCall POSTs the call's call_id, status (ringing,
+// in-progress, completed, no-answer, busy, failed), duration in seconds and
+// timestamp at each stage, and fn receives them as telephony.CallEvent (Type
+// "callback", Direction outbound). The handler answers at once and calls fn
+// in the background; a redelivered (call_id, status) pair is acknowledged
+// and dropped, an unknown status is answered 400, a body over
+// webhook.MaxEventBody 413.
+//
+// JustCall does not sign these callbacks. Opts.Token (with
+// Client.SetCallbackToken) is this package's substitute: Calls.Make puts the
+// token in the callback_url it sends, and the handler compares it in
+// constant time. It protects against forged callbacks from anyone who does
+// not know the URL with its token — for example someone who guessed or
+// scanned your endpoint. It does not protect against anyone who sees the
+// URL (JustCall's staff and logs, your proxies' access logs, a leaked
+// request), it does not protect the body's integrity, and it does not stop
+// replays of a callback seen once (only exact redeliveries are dropped, for
+// the dedupe TTL). Use HTTPS, keep the token out of logs, rotate it with
+// SetCallbackToken, and re-read the call from JustCall before acting on
+// anything costly. The token is not the API secret: never put the API key
+// or secret in a URL.
+func NewCallbackHandler(fn telephony.EventFunc, opts CallbackOptions) (http.Handler, error) {
+	if fn == nil {
+		return nil, errors.New("justcall.NewCallbackHandler: fn is nil")
+	}
+	if opts.Token == "" && !opts.AllowUnauthenticated {
+		return nil, errors.New("justcall.NewCallbackHandler: set CallbackOptions.Token (see NewCallbackToken), or AllowUnauthenticated to accept unauthenticated callbacks")
+	}
+	if opts.Token != "" && len(opts.Token) < minCallbackToken {
+		return nil, fmt.Errorf("justcall.NewCallbackHandler: the token must be at least %d characters", minCallbackToken)
+	}
+	return &CallbackHandler{
+		fn:     fn,
+		token:  opts.Token,
+		runner: webhook.NewRunner(orInt(opts.MaxInFlight, 64), orDuration(opts.Timeout, 30*time.Second)),
+		dedupe: webhook.NewDedupe(opts.DedupeTTL, 0),
+		log:    orLogger(opts.Logger),
+	}, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		webhook.Error(w, http.StatusMethodNotAllowed, "use POST")
+		return
+	}
+	if h.token != "" && !webhook.EqualSecret(r.URL.Query().Get(CallbackTokenParam), h.token) {
+		webhook.Error(w, http.StatusUnauthorized, "missing or wrong callback token")
+		return
+	}
+	body, err := webhook.ReadBody(w, r, webhook.MaxEventBody)
+	if errors.Is(err, webhook.ErrTooLarge) {
+		webhook.Error(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	if err != nil {
+		webhook.Error(w, http.StatusBadRequest, "could not read the body")
+		return
+	}
+	ev, err := decodeCallback(body, r.Header.Get("Content-Type"), time.Now())
+	if err != nil {
+		webhook.Error(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	dispatch(w, h.runner, h.dedupe, h.log, h.fn, "cb\x00"+ev.CallID+"\x00"+string(ev.Status), ev)
+}
+
+// Close stops accepting callbacks (they are answered 503) and waits for
+// the events being handled, or for ctx to end, in which case their context
+// is cancelled.
+func (h *CallbackHandler) Close(ctx context.Context) error { return h.runner.Close(ctx) }
+
+// dispatch acknowledges ev and hands it to fn in the background, dropping
+// redeliveries of key. A full runner is answered 503 so the sender retries.
+func dispatch(w http.ResponseWriter, runner *webhook.Runner, d *webhook.Dedupe, log *slog.Logger, fn telephony.EventFunc, key string, ev telephony.CallEvent) {
+	if !d.First(key) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	ok := runner.TryGo(func(ctx context.Context) {
+		if err := fn(ctx, ev); err != nil {
+			// Already acknowledged: forget the key so that a
+			// redelivery, if one comes, is handled again.
+			d.Forget(key)
+			log.Warn("justcall: event handler failed", "call_id", ev.CallID, "type", ev.Type, "error", err)
+		}
+	})
+	if !ok {
+		d.Forget(key)
+		webhook.Error(w, http.StatusServiceUnavailable, "busy; retry later")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// callbackBody is the seed's callback payload. Its encoding is not
+// documented beyond the field names, so numbers may also arrive as strings.
+type callbackBody struct {
+	CallID    jsonx.String `json:"call_id"`
+	Status    string       `json:"status"`
+	Duration  jsonx.String `json:"duration"`
+	Timestamp jsonx.String `json:"timestamp"`
+	// Sent by some integrations; used when present.
+	From      string      `json:"from"`
+	To        string      `json:"to"`
+	AgentID   jsonx.Int64 `json:"agent_id"`
+	Direction string      `json:"direction"`
+}
+
+// decodeCallback turns a callback body (JSON, or a form as some telephony
+// callbacks use) into a CallEvent. now is used when no timestamp is given.
+func decodeCallback(body []byte, contentType string, now time.Time) (telephony.CallEvent, error) {
+	var b callbackBody
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "application/x-www-form-urlencoded" {
+		f, err := url.ParseQuery(string(body))
+		if err != nil {
+			return telephony.CallEvent{}, errors.New("malformed form body")
+		}
+		b = callbackBody{CallID: jsonx.String(f.Get("call_id")), Status: f.Get("status"),
+			Duration: jsonx.String(f.Get("duration")), Timestamp: jsonx.String(f.Get("timestamp")),
+			From: f.Get("from"), To: f.Get("to"), Direction: f.Get("direction")}
+		if a := f.Get("agent_id"); a != "" {
+			n, err := strconv.ParseInt(a, 10, 64)
+			if err != nil {
+				return telephony.CallEvent{}, errors.New("agent_id is not an integer")
+			}
+			b.AgentID = jsonx.Int64(n)
+		}
+	} else if err := json.Unmarshal(body, &b); err != nil {
+		return telephony.CallEvent{}, errors.New("body is not the expected JSON callback")
+	}
+	if b.CallID == "" {
+		return telephony.CallEvent{}, errors.New("call_id is missing")
+	}
+	status, ok := callbackStatuses[strings.ToLower(strings.TrimSpace(b.Status))]
+	if !ok {
+		return telephony.CallEvent{}, fmt.Errorf("unknown status %.40q", b.Status)
+	}
+	dur, err := parseSeconds(string(b.Duration))
+	if err != nil {
+		return telephony.CallEvent{}, err
+	}
+	at := now.UTC()
+	if b.Timestamp != "" {
+		if at, err = parseTime(string(b.Timestamp)); err != nil {
+			return telephony.CallEvent{}, err
+		}
+	}
+	ev := telephony.CallEvent{
+		Provider: telephony.ProviderJustCall, CallID: string(b.CallID), Type: "callback",
+		Status: status, Direction: telephony.DirectionOutbound, From: b.From, To: b.To,
+		Duration: dur, Time: at,
+	}
+	if d := direction(b.Direction); d != telephony.DirectionUnknown {
+		ev.Direction = d
+	}
+	if b.AgentID != 0 {
+		ev.AgentID = strconv.FormatInt(int64(b.AgentID), 10)
+	}
+	return ev, nil
+}
+
+var callbackStatuses = map[string]telephony.CallStatus{
+	"ringing":     telephony.StatusRinging,
+	"in-progress": telephony.StatusInProgress,
+	"completed":   telephony.StatusCompleted,
+	"no-answer":   telephony.StatusNoAnswer,
+	"busy":        telephony.StatusBusy,
+	"failed":      telephony.StatusFailed,
+}
+
+// parseSeconds reads a duration in seconds (integer or decimal); empty is 0.
+func parseSeconds(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > 1e7 {
+		return 0, fmt.Errorf("duration %.20q is not a number of seconds", s)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// parseTime reads JustCall's timestamps: "2006-01-02 15:04:05" (UTC, as in
+// its webhooks), RFC 3339, or Unix seconds.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 && n < 1e11 {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	for _, layout := range []string{time.DateTime, time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("timestamp %.40q is not a known time format", s)
+}
+
+func direction(s string) telephony.Direction {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "outbound", "outgoing":
+		return telephony.DirectionOutbound
+	case "inbound", "incoming":
+		return telephony.DirectionInbound
+	}
+	return telephony.DirectionUnknown
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

@@ -1,0 +1,151 @@
+package justcalltest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-go/switchboard/internal/jsonx"
+)
+
+type makeCallBody struct {
+	From        string      `json:"from"`
+	To          string      `json:"to"`
+	AgentID     jsonx.Int64 `json:"agent_id"` // a number, or a numeric string
+	CallbackURL string      `json:"callback_url"`
+	CallerID    string      `json:"caller_id"`
+}
+
+// makeCall is POST /v2/calls/make with the seed's error table: 400 for a
+// missing from or to, 404 for a from number not in the account (or an
+// unknown agent).
+func (s *Server) makeCall(w http.ResponseWriter, r *http.Request) {
+	var b makeCallBody
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&b); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON body")
+		return
+	}
+	switch {
+	case b.From == "":
+		writeError(w, http.StatusBadRequest, "Missing required field: from")
+		return
+	case b.To == "":
+		writeError(w, http.StatusBadRequest, "Missing required field: to")
+		return
+	}
+	s.mu.Lock()
+	owner, ok := s.numbers[b.From]
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "from number not found in your account")
+		return
+	}
+	agent := int64(b.AgentID)
+	if agent == 0 {
+		agent = owner
+	} else if !s.hasUser(agent) {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, fmt.Sprintf("agent %d not found", agent))
+		return
+	}
+	sc, ok := s.scenarios[b.To]
+	if !ok {
+		sc = s.scenario
+	}
+	c := &Call{ID: fmt.Sprintf("call_%08d", len(s.calls)+1), From: b.From, To: b.To, AgentID: agent,
+		CallbackURL: b.CallbackURL, CallerID: b.CallerID, Scenario: sc, Status: "ringing"}
+	s.calls = append(s.calls, c)
+	interval := s.interval
+	if c.CallbackURL != "" {
+		s.wg.Add(1)
+		go s.playCallbacks(c.ID, c.CallbackURL, sc, interval)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "success", "message": "Call initiated",
+		"data": map[string]any{"call_id": c.ID, "from": c.From, "to": c.To, "agent_id": c.AgentID,
+			"direction": "outbound", "status": "ringing"},
+	})
+}
+
+func (s *Server) hasUser(id int64) bool {
+	for _, u := range s.users {
+		if u.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func steps(sc Scenario) []string {
+	switch sc {
+	case ScenarioNoAnswer:
+		return []string{"ringing", "no-answer"}
+	case ScenarioBusy:
+		return []string{"ringing", "busy"}
+	case ScenarioFailed:
+		return []string{"failed"}
+	}
+	return []string{"ringing", "in-progress", "completed"}
+}
+
+// playCallbacks posts the scenario's statuses to url, in order, stopping
+// when the server closes.
+func (s *Server) playCallbacks(callID, url string, sc Scenario, interval time.Duration) {
+	defer s.wg.Done()
+	for i, st := range steps(sc) {
+		if i > 0 && interval > 0 {
+			t := time.NewTimer(interval)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		dur := 0
+		if st == "completed" {
+			dur = CompletedDuration
+		}
+		body, _ := json.Marshal(map[string]any{
+			"call_id": callID, "status": st, "duration": dur,
+			"timestamp": time.Now().UTC().Format(time.DateTime),
+		})
+		d := s.post(url, "callback", callID, st, body, nil)
+		s.mu.Lock()
+		for _, c := range s.calls {
+			if c.ID == callID {
+				c.Status = st
+			}
+		}
+		s.deliveries = append(s.deliveries, d)
+		s.mu.Unlock()
+		if s.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// post sends one JSON POST and describes it.
+func (s *Server) post(url, kind, callID, status string, body []byte, header http.Header) Delivery {
+	d := Delivery{URL: url, Kind: kind, CallID: callID, Status: status}
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		d.Err = err.Error()
+		return d
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		d.Err = err.Error()
+		return d
+	}
+	resp.Body.Close()
+	d.StatusCode = resp.StatusCode
+	return d
+}

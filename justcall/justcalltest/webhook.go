@@ -1,0 +1,76 @@
+package justcalltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-go/switchboard/justcall"
+)
+
+// SendWebhook posts a v2.1 webhook of the given type to url, signed with
+// APISecret as JustCall signs them (justcall.Signature, version v1, the
+// request timestamp in UTC), and returns the receiver's status code. data
+// becomes the body's data; CallObject builds one for a simulated call.
+// request_id values count up, so a test can tell deliveries apart.
+func (s *Server) SendWebhook(url, eventType string, data any) (int, error) {
+	s.mu.Lock()
+	s.nextRequest++
+	id := fmt.Sprintf("01SIMREQ%018d", s.nextRequest)
+	s.mu.Unlock()
+	return s.SendWebhookAs(url, eventType, id, time.Now(), data)
+}
+
+// SendWebhookAs is SendWebhook with a chosen request_id and timestamp: use
+// it to replay a delivery or to send one from outside the time window.
+func (s *Server) SendWebhookAs(url, eventType, requestID string, at time.Time, data any) (int, error) {
+	if s.ctx.Err() != nil {
+		return 0, fmt.Errorf("justcalltest: server closed")
+	}
+	body, err := json.Marshal(map[string]any{
+		"request_id": requestID, "webhook_url": url, "url_id": "65fc65d6d8b63be90aeee515",
+		"type": eventType, "data": data,
+	})
+	if err != nil {
+		return 0, err
+	}
+	ts := at.UTC().Format(justcall.TimestampLayout)
+	h := http.Header{}
+	h.Set(justcall.HeaderSignature, justcall.Signature(APISecret, url, eventType, ts))
+	h.Set(justcall.HeaderSignatureVersion, "v1")
+	h.Set(justcall.HeaderRequestTimestamp, ts)
+	d := s.post(url, "webhook", "", eventType, body, h)
+	s.mu.Lock()
+	s.deliveries = append(s.deliveries, d)
+	s.mu.Unlock()
+	if d.Err != "" {
+		return 0, fmt.Errorf("justcalltest: webhook POST failed: %s", d.Err)
+	}
+	return d.StatusCode, nil
+}
+
+// CallObject returns the JustCall call object (developer.justcall.io "JustCall
+// Call Object", the fields this package's users need) of a simulated call,
+// for SendWebhook's data. It returns nil for an unknown id.
+func (s *Server) CallObject(callID string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		if c.ID != callID {
+			continue
+		}
+		dur := 0
+		if c.Status == "completed" {
+			dur = CompletedDuration
+		}
+		return map[string]any{
+			"id": c.ID, "call_sid": c.ID,
+			"contact_number": c.To, "justcall_number": c.From, "agent_id": c.AgentID,
+			"call_date": "2024-03-21", "call_time": "17:08:22",
+			"call_info":     map[string]any{"direction": "Outgoing", "type": "Answered"},
+			"call_duration": map[string]any{"total_duration": dur},
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package justcall_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/switchboard-go/switchboard/justcall"
+	"github.com/switchboard-go/switchboard/justcall/justcalltest"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+func collect(t *testing.T, c *justcall.Client, opts *justcall.ListUsersOptions) ([]justcall.User, error) {
+	t.Helper()
+	var out []justcall.User
+	for u, err := range c.Users.List(t.Context(), opts) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func TestUsersListWire(t *testing.T) {
+	sim := newSim(t) // 3 users
+	c := newClient(t, sim)
+	users, err := collect(t, c, nil)
+	must(t, err)
+	eq(t, len(users), 3, "users")
+	u := users[0]
+	eq(t, []any{u.ID, u.Name, u.Email, u.Role, u.Available, u.OnCall, u.Extension, string(u.OwnedNumbers)},
+		[]any{int64(1001), "Agent 1", "agent1@example.com", "Agent", true, false, "101", `["+14155550001"]`}, "user 1")
+	eq(t, users[2].Available, false, `user 3 "available": "No"`)
+	r := sim.Requests()[0]
+	eq(t, r.Method+" "+r.Path, "GET /v2.1/users", "route")
+	eq(t, r.Query.Get("page")+"/"+r.Query.Get("per_page"), "0/50", "first page is 0, default per_page 50")
+}
+
+func TestUsersListPages(t *testing.T) {
+	for _, tc := range []struct {
+		users, perPage, wantRequests int
+	}{
+		{0, 100, 1},
+		{1, 100, 1},
+		{100, 100, 1}, // a full page whose next_page_link is null: stop
+		{250, 100, 3},
+		{7, 2, 4},
+	} {
+		t.Run(fmt.Sprintf("%d users per %d", tc.users, tc.perPage), func(t *testing.T) {
+			sim := justcalltest.NewServer()
+			defer sim.Close()
+			sim.SeedUsers(tc.users)
+			c := newClient(t, sim)
+			users, err := collect(t, c, &justcall.ListUsersOptions{PerPage: tc.perPage})
+			must(t, err)
+			eq(t, len(users), tc.users, "users")
+			seen := map[int64]bool{}
+			for _, u := range users {
+				if seen[u.ID] {
+					t.Fatalf("user %d listed twice", u.ID)
+				}
+				seen[u.ID] = true
+			}
+			eq(t, sim.Count("GET", "/v2.1/users"), tc.wantRequests, "requests")
+		})
+	}
+}
+
+func TestUsersListEarlyBreak(t *testing.T) {
+	sim := justcalltest.NewServer()
+	defer sim.Close()
+	sim.SeedUsers(250)
+	c := newClient(t, sim)
+	n := 0
+	for _, err := range c.Users.List(t.Context(), &justcall.ListUsersOptions{PerPage: 100}) {
+		must(t, err)
+		if n++; n == 5 {
+			break
+		}
+	}
+	eq(t, sim.Count("GET", "/v2.1/users"), 1, "requests after breaking on page 0")
+}
+
+func TestUsersListFilters(t *testing.T) {
+	sim := newSim(t)
+	c := newClient(t, sim)
+	yes := true
+	users, err := collect(t, c, &justcall.ListUsersOptions{Available: &yes, Order: "desc", Role: "Agent", GroupID: 7})
+	must(t, err)
+	q := sim.Requests()[0].Query
+	eq(t, []string{q.Get("available"), q.Get("order"), q.Get("role"), q.Get("group_id")}, []string{"true", "desc", "Agent", "7"}, "query")
+	eq(t, len(users), 2, "available users")
+}
+
+func TestUsersListInvalidOptions(t *testing.T) {
+	sim := newSim(t)
+	c := newClient(t, sim)
+	for _, o := range []justcall.ListUsersOptions{{PerPage: 101}, {PerPage: -1}, {Page: -1}} {
+		_, err := collect(t, c, &o)
+		wantIs(t, err, telephony.ErrInvalidRequest)
+	}
+	eq(t, sim.Count("", "/"), 0, "requests sent")
+}
+
+func TestUsersListRetriesReads(t *testing.T) {
+	sim := newSim(t)
+	c := newClient(t, sim)
+	sim.InjectFault(justcalltest.Fault{Method: "GET", Path: "/v2.1/users", Status: 503, Times: 2})
+	users, err := collect(t, c, nil)
+	must(t, err)
+	eq(t, len(users), 3, "users")
+	eq(t, sim.Count("GET", "/v2.1/users"), 3, "requests (two 503s retried)")
+}
