@@ -1,0 +1,117 @@
+package dialpad_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/dialpad"
+	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+func TestNewRejectsBadKey(t *testing.T) {
+	_, err := dialpad.New("  ")
+	isErr(t, err, telephony.ErrInvalidRequest)
+	_, err = dialpad.New("a\nb")
+	isErr(t, err, telephony.ErrInvalidRequest)
+}
+
+func TestDefaultBaseURL(t *testing.T) {
+	c, err := dialpad.New("key")
+	ok(t, err)
+	eq(t, "BaseURL", c.BaseURL(), "https://dialpad.com")
+}
+
+func TestBearerHeaderAndNoKeyInURL(t *testing.T) {
+	c, srv := newTestClient(t)
+	srv.SeedUsers(3)
+	for _, err := range c.Users.List(t.Context(), nil) {
+		ok(t, err)
+	}
+	_, _ = c.CallRouters.Get(t.Context(), 1)
+	reqs := srv.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("requests = %d; want 2", len(reqs))
+	}
+	for _, r := range reqs {
+		eq(t, "Authorization", r.Authorization, "Bearer "+dialpadtest.APIKey)
+		if r.APIKeyInURL || strings.Contains(r.Query, dialpadtest.APIKey) {
+			t.Errorf("%s %s?%s: the key must never be in the URL", r.Method, r.Path, r.Query)
+		}
+		if !strings.HasPrefix(r.Path, "/api/v2/") {
+			t.Errorf("path %q does not start with /api/v2/", r.Path)
+		}
+	}
+}
+
+func TestWrongKeyIsUnauthorizedAndNotLeaked(t *testing.T) {
+	srv := dialpadtest.NewServer()
+	defer srv.Close()
+	const secret = "wrong-key-SECRET-123"
+	c, err := dialpad.New(secret, telephony.WithBaseURL(srv.URL()))
+	ok(t, err)
+	_, err = c.CallRouters.Get(t.Context(), 7)
+	isErr(t, err, telephony.ErrUnauthorized)
+	eq(t, "status", asTelephony(t, err).StatusCode, 401)
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error %q contains the API key", err)
+	}
+	eq(t, "requests (401 is not retried)", srv.Count("GET", "/api/v2/callrouters"), 1)
+}
+
+func TestProviderErrorMessage(t *testing.T) {
+	c, _ := newTestClient(t)
+	_, err := c.CallRouters.Get(t.Context(), 424242)
+	isErr(t, err, telephony.ErrNotFound)
+	for _, want := range []string{"Call router not found", "GET /api/v2/callrouters/{id}"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// The company limit (20/s per API key) is enforced client-side and shared by
+// clients of the same key, so a simulator enforcing Dialpad's limit rarely
+// has to answer 429.
+func TestCompanyRateLimitShared(t *testing.T) {
+	c1, srv := newTestClient(t)
+	srv.SetRateLimit(dialpadtest.RateLimit{CompanyPerSecond: 20})
+	c2, err := dialpad.New(dialpadtest.APIKey, telephony.WithBaseURL(srv.URL()),
+		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+	ok(t, err)
+	const n = 50
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.CallRouters.Get(t.Context(), 99); !errors.Is(err, telephony.ErrNotFound) {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	elapsed := time.Since(start)
+	for err := range errs {
+		t.Errorf("unexpected error: %v", err)
+	}
+	extra := srv.Count("GET", "/api/v2/callrouters") - n
+	t.Logf("company limit: %d requests from 2 clients took %v; extra requests after 429 = %d", n, elapsed.Round(time.Millisecond), extra)
+	// 20 at once, then 20 per second: the 50th cannot start before 1.5 s.
+	if elapsed < 1200*time.Millisecond {
+		t.Errorf("50 requests took %v; the shared 20/s limiter should need about 1.5 s", elapsed)
+	}
+	if extra > n/10 {
+		t.Errorf("%d requests were refused with 429; the client limiter should prevent nearly all", extra)
+	}
+}
