@@ -1,0 +1,427 @@
+package aircall_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/aircall"
+	"github.com/switchboard-go/switchboard/aircall/aircalltest"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+const hookToken = "webhook-token-of-the-test"
+
+// errLog collects what OnError receives.
+type errLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errLog) add(_ context.Context, _ telephony.InboundCall, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *errLog) all() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}
+
+// routingSetup mounts a RoutingHandler on an httptest server registered as
+// the simulator's webhook. The handler is closed at the end of the test.
+func routingSetup(t *testing.T, sim *aircalltest.Server, route telephony.RouteFunc, opts aircall.RoutingOptions) (*aircall.RoutingHandler, string) {
+	t.Helper()
+	c := newClient(t, sim)
+	if opts.Token == "" {
+		opts.Token = hookToken
+	}
+	h, err := aircall.NewRoutingHandler(c, route, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := h.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	sim.SetWebhook(srv.URL, opts.Token)
+	return h, srv.URL
+}
+
+func drain(t *testing.T, h *aircall.RoutingHandler) {
+	t.Helper()
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func toUser(id int64) telephony.RouteFunc {
+	return func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget(strconv.FormatInt(id, 10)), nil
+	}
+}
+
+// R17: wrong, missing and right token.
+func TestRoutingTokenTable(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	h, url := routingSetup(t, sim, toUser(u.ID), aircall.RoutingOptions{})
+	id := sim.CreateInboundCall("+33612345678", "+14155550100")
+	var got []int
+	for _, tc := range []struct{ name, token string }{{"wrong", "not-the-token"}, {"missing", ""}, {"right", hookToken}} {
+		sim.SetWebhook(url, tc.token)
+		status, err := sim.DeliverEvent("call.created", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, status)
+	}
+	drain(t, h)
+	t.Logf("R17 token table (wrong, missing, right): %v; transfers=%d", got, len(sim.Transfers()))
+	if fmt.Sprint(got) != "[401 401 200]" {
+		t.Errorf("statuses = %v, want [401 401 200]", got)
+	}
+	if n := len(sim.Transfers()); n != 1 {
+		t.Errorf("transfers = %d, want 1 (only the right token routes)", n)
+	}
+	if s := h.Stats(); s.Rejected != 2 || s.Routed != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+// R17: the same call.created delivered 3 times at once transfers once.
+func TestRoutingConcurrentRedeliveryTransfersOnce(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	h, _ := routingSetup(t, sim, toUser(u.ID), aircall.RoutingOptions{})
+	id := sim.CreateInboundCall("+33612345678", "+14155550100")
+	var wg sync.WaitGroup
+	statuses := make([]int, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = sim.DeliverEvent("call.created", id)
+		}()
+	}
+	wg.Wait()
+	drain(t, h)
+	n := sim.Count("POST", "/v1/calls/")
+	t.Logf("R17 call.created delivered 3 times concurrently: statuses=%v transfer POSTs=%d stats=%+v", statuses, n, h.Stats())
+	if n != 1 || len(sim.Transfers()) != 1 {
+		t.Errorf("transfer POSTs = %d, want 1", n)
+	}
+	if s := h.Stats(); s.Duplicates != 2 || s.Routed != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+// 1,000 inbound calls routed by email among 200 agents: the directory is
+// loaded once, so user-list requests do not grow with the number of calls.
+func TestRouting1000CallsByEmail(t *testing.T) {
+	sim := newSim(t)
+	agents := sim.SeedUsers(200)
+	route := func(_ context.Context, in telephony.InboundCall) (telephony.Target, error) {
+		// The caller's "last agent": +3361000NNNN -> agent (NNNN % 200)+1.
+		n, err := strconv.Atoi(in.From[len(in.From)-4:])
+		if err != nil {
+			return telephony.Target{}, err
+		}
+		return telephony.UserByEmail(fmt.Sprintf("AGENT%d@example.com", n%200+1)), nil
+	}
+	errs := &errLog{}
+	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{OnError: errs.add})
+
+	deliver := func(from, to int) {
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					id := sim.CreateInboundCall(fmt.Sprintf("+33 6 10 00 %02d %02d", i/100, i%100), "+1 415 555 0100")
+					for attempt := 0; ; attempt++ { // Aircall redelivers after a 503
+						status, err := sim.DeliverEvent("call.created", id)
+						if err == nil && status == http.StatusOK || attempt == 20 {
+							break
+						}
+						time.Sleep(5 * time.Millisecond)
+					}
+				}
+			}()
+		}
+		for i := from; i < to; i++ {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+	}
+	deliver(0, 100)
+	waitFor(t, func() bool { return h.Stats().Routed+h.Stats().Failed >= 100 })
+	after100 := sim.Count("GET", "/v1/users")
+	deliver(100, 1000)
+	drain(t, h)
+	after1000 := sim.Count("GET", "/v1/users")
+	t.Logf("1,000 inbound calls routed by email, 200 agents: user-list requests after 100 calls=%d, after 1,000 calls=%d; transfers=%d stats=%+v",
+		after100, after1000, len(sim.Transfers()), h.Stats())
+	if after1000 != after100 || after1000 > 8 {
+		t.Errorf("user-list requests grew with calls: %d -> %d", after100, after1000)
+	}
+	if e := errs.all(); len(e) != 0 {
+		t.Fatalf("%d routing failures, first: %v", len(e), e[0])
+	}
+	transfers := sim.Transfers()
+	if len(transfers) != 1000 {
+		t.Fatalf("transfers = %d, want 1000", len(transfers))
+	}
+	byID := map[int64]string{}
+	for _, a := range agents {
+		byID[a.ID] = a.Email
+	}
+	for _, tr := range transfers {
+		c, _ := sim.Call(tr.CallID)
+		n, _ := strconv.Atoi(strings.ReplaceAll(c.RawDigits, " ", "")[8:])
+		if want := fmt.Sprintf("agent%d@example.com", n%200+1); byID[tr.UserID] != want {
+			t.Fatalf("call from %s went to %s, want %s", c.RawDigits, byID[tr.UserID], want)
+		}
+	}
+}
+
+func TestRoutingIgnoresOutboundAndOtherEvents(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	h, _ := routingSetup(t, sim, toUser(u.ID), aircall.RoutingOptions{})
+	c := newClient(t, sim)
+	if err := c.Users.StartCall(t.Context(), u.ID, aircall.StartCallRequest{NumberID: u.Numbers[0].ID, To: "+14155550199"}); err != nil {
+		t.Fatal(err)
+	}
+	out := sim.StartedCalls()[0].CallID
+	in := sim.CreateInboundCall("+33612345678", "+14155550100")
+	for _, d := range []struct {
+		event string
+		id    int64
+	}{{"call.created", out}, {"call.answered", in}, {"call.ended", in}} {
+		if status, err := sim.DeliverEvent(d.event, d.id); err != nil || status != 200 {
+			t.Errorf("%s: %d %v", d.event, status, err)
+		}
+	}
+	drain(t, h)
+	if n := len(sim.Transfers()); n != 0 {
+		t.Errorf("transfers = %d, want 0", n)
+	}
+	if s := h.Stats(); s.Ignored != 3 {
+		t.Errorf("stats = %+v, want 3 ignored", s)
+	}
+}
+
+// The body is not signed: the call is re-read, and one that ended is not
+// transferred.
+func TestRoutingSkipsCallsThatEnded(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	route := func(_ context.Context, in telephony.InboundCall) (telephony.Target, error) {
+		id, _ := strconv.ParseInt(in.CallID, 10, 64)
+		_ = sim.HangUp(id) // the caller gives up while we decide
+		return telephony.UserTarget(strconv.FormatInt(u.ID, 10)), nil
+	}
+	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{})
+	sim.SimulateInboundCall("+33612345678", "+14155550100")
+	drain(t, h)
+	if s := h.Stats(); s.Skipped != 1 || s.Routed != 0 || sim.Count("POST", "") != 0 {
+		t.Errorf("stats = %+v, POSTs = %d; want the ended call skipped", s, sim.Count("POST", ""))
+	}
+}
+
+func TestRoutingReportsEveryFailure(t *testing.T) {
+	boom := errors.New("crm down")
+	for _, tc := range []struct {
+		name  string
+		route telephony.RouteFunc
+		fault *aircalltest.Fault
+		kind  error
+	}{
+		{"route error", func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+			return telephony.Target{}, boom
+		}, nil, boom},
+		{"route panic", func(context.Context, telephony.InboundCall) (telephony.Target, error) { panic("bug") }, nil, nil},
+		{"unknown email", func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+			return telephony.UserByEmail("nobody@example.com"), nil
+		}, nil, telephony.ErrNotFound},
+		{"department target", func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+			return telephony.Target{Type: telephony.TargetDepartment, ID: "5"}, nil
+		}, nil, telephony.ErrUnsupported},
+		{"transfer 503", nil, &aircalltest.Fault{Method: "POST", Status: 503}, telephony.ErrOutcomeUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := newSim(t)
+			u := sim.SeedUsers(1)[0]
+			route := tc.route
+			if route == nil {
+				route = toUser(u.ID)
+			}
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			errs := &errLog{}
+			h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{OnError: errs.add,
+				Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))})
+			if tc.fault != nil {
+				sim.InjectFault(*tc.fault)
+			}
+			id := sim.SimulateInboundCall("+33612345678", "+14155550100")
+			drain(t, h)
+			got := errs.all()
+			if len(got) != 1 || (tc.kind != nil && !errors.Is(got[0], tc.kind)) {
+				t.Fatalf("OnError got %v, want one error matching %v", got, tc.kind)
+			}
+			mu.Lock()
+			logged := strings.Contains(logs.String(), "aircall routing failed") && strings.Contains(logs.String(), strconv.FormatInt(id, 10))
+			mu.Unlock()
+			if !logged {
+				t.Errorf("the failure was not logged: %s", logs.String())
+			}
+			if s := h.Stats(); s.Failed != 1 {
+				t.Errorf("stats = %+v", s)
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// A transfer refused for a transient reason (a 429 longer than the client
+// waits) transferred nothing, so a redelivery routes the call; after an
+// outcome-unknown failure a redelivery stays a duplicate.
+func TestRoutingRedeliveryAfterFailures(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	h, _ := routingSetup(t, sim, toUser(u.ID), aircall.RoutingOptions{})
+
+	sim.InjectFault(aircalltest.Fault{Method: "POST", Status: 429, RetryAfter: "3600"})
+	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
+	waitFor(t, func() bool { return h.Stats().Failed == 1 })
+	if _, err := sim.DeliverEvent("call.created", id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.Stats().Routed == 1 })
+
+	sim.InjectFault(aircalltest.Fault{Method: "POST", Status: 502})
+	id2 := sim.SimulateInboundCall("+33612345679", "+14155550100")
+	waitFor(t, func() bool { return h.Stats().Failed == 2 })
+	if _, err := sim.DeliverEvent("call.created", id2); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, h)
+	t.Logf("redelivery after a 429 failure routed: transfers=%d; after a 502 (outcome unknown): duplicates=%d transfer POSTs for that call=%d",
+		len(sim.Transfers()), h.Stats().Duplicates, sim.Count("POST", "/v1/calls/"+strconv.FormatInt(id2, 10)))
+	if len(sim.Transfers()) != 1 || h.Stats().Duplicates != 1 {
+		t.Errorf("transfers = %d, stats = %+v", len(sim.Transfers()), h.Stats())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A full queue answers 503 (Aircall redelivers) and reports it.
+func TestRoutingQueueFull(t *testing.T) {
+	sim := newSim(t)
+	u := sim.SeedUsers(1)[0]
+	release := make(chan struct{})
+	route := func(ctx context.Context, _ telephony.InboundCall) (telephony.Target, error) {
+		<-release
+		return telephony.UserTarget(strconv.FormatInt(u.ID, 10)), nil
+	}
+	errs := &errLog{}
+	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{MaxInFlight: 1, OnError: errs.add})
+	sim.SimulateInboundCall("+33612345678", "+14155550100")
+	id2 := sim.CreateInboundCall("+33612345679", "+14155550100")
+	status, _ := sim.DeliverEvent("call.created", id2)
+	close(release)
+	waitFor(t, func() bool { return h.Stats().Routed == 1 })
+	status2, _ := sim.DeliverEvent("call.created", id2) // Aircall's redelivery
+	drain(t, h)
+	t.Logf("queue full: status=%d, redelivery status=%d, transfers=%d", status, status2, len(sim.Transfers()))
+	if status != http.StatusServiceUnavailable || status2 != http.StatusOK || len(errs.all()) != 1 || len(sim.Transfers()) != 2 {
+		t.Errorf("status %d/%d, errors %v, transfers %d", status, status2, errs.all(), len(sim.Transfers()))
+	}
+}
+
+func TestRoutingRefusesBadRequests(t *testing.T) {
+	sim := newSim(t)
+	c := newClient(t, sim)
+	h, err := aircall.NewRoutingHandler(c, toUser(1), aircall.RoutingOptions{Token: hookToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(t.Context())
+	for _, tc := range []struct {
+		name   string
+		method string
+		body   string
+		want   int
+	}{
+		{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
+		{"too large", http.MethodPost, `{"token":"` + strings.Repeat("x", 300<<10) + `"}`, http.StatusRequestEntityTooLarge},
+		{"not JSON", http.MethodPost, "token=" + hookToken, http.StatusBadRequest},
+		{"no call id", http.MethodPost, `{"resource":"call","event":"call.created","token":"` + hookToken + `","data":{"direction":"inbound"}}`, http.StatusBadRequest},
+		{"user event", http.MethodPost, `{"resource":"user","event":"user.created","token":"` + hookToken + `","data":{"id":1}}`, http.StatusOK},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/aircall/calls", strings.NewReader(tc.body)))
+		if rec.Code != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, rec.Code, tc.want)
+		}
+	}
+	for _, bad := range []aircall.RoutingOptions{{}, {Token: "x", Fallback: telephony.Target{Type: telephony.TargetUser}}} {
+		if _, err := aircall.NewRoutingHandler(c, toUser(1), bad); err == nil {
+			t.Errorf("NewRoutingHandler(%+v): want an error", bad)
+		}
+	}
+}
+
+// A failing RouteFunc falls back to RoutingOptions.Fallback, still reported.
+func TestRoutingFallback(t *testing.T) {
+	sim := newSim(t)
+	sim.SeedUsers(1)
+	errs := &errLog{}
+	h, _ := routingSetup(t, sim, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.Target{}, errors.New("no idea")
+	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: "12"}, OnError: errs.add})
+	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
+	drain(t, h)
+	tr := sim.Transfers()
+	if len(tr) != 1 || tr[0].TeamID != 12 || tr[0].CallID != id || len(errs.all()) != 1 {
+		t.Errorf("transfers %+v, errors %v", tr, errs.all())
+	}
+}
