@@ -1,0 +1,104 @@
+package dialpad
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// rtFuzzSeeds are routing request bodies from the seed document (ids as
+// strings and numbers), a signed one, and hostile shapes.
+func rtFuzzSeeds(f *testing.F) {
+	key := []byte(rtTestSecret)
+	for _, s := range []string{
+		`{"date_started": 1712345678901, "call_id": 6000000000000001, "external_number": "+14155550100", "internal_number": "+14155550199", "contact_id": 5551234, "contact_type": "local"}`,
+		`{"date_started": "1712345678901", "call_id": "123456", "external_number": "+14155550100", "internal_number": "+14155550199", "contact_id": "223456", "contact_type": "shared"}`,
+		`{"call_id": -1}`, `{"call_id": 1e3}`, `{"call_id": "9223372036854775808"}`, `[]`, `null`, ``, `{`,
+		"..", "a.b.c", "eyJhbGciOiJub25lIn0.e30.",
+		rtSign(f, jwt.SigningMethodHS256, key, rtRoutingClaims(1)),
+		rtSign(f, jwt.SigningMethodHS256, key, jwt.MapClaims{"call_id": "77", "exp": 1}),
+		rtSign(f, jwt.SigningMethodHS384, key, rtRoutingClaims(1)),
+		rtSign(f, jwt.SigningMethodHS256, key, jwt.MapClaims{"call_id": 1, "exp": "soon"}),
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzRoutingRequest fuzzes the routing request decoder in both modes: it
+// never panics, answers only 0, 400 or 401, accepts in JWT mode only what
+// verifies, never answers 401 in unsigned mode, and every accepted request
+// has a positive call id.
+func FuzzRoutingRequest(f *testing.F) {
+	rtFuzzSeeds(f)
+	v, err := rtNewVerifier(rtTestSecret, MinSecretLength)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, ver := range []*rtVerifier{v, nil} {
+			call, status, err := rtDecodeRequest(ver, body)
+			switch status {
+			case 0:
+				if err != nil {
+					t.Fatalf("status 0 with error %v", err)
+				}
+				if id, perr := strconv.ParseInt(call.CallID, 10, 64); perr != nil || id <= 0 || call.Provider != "dialpad" {
+					t.Fatalf("accepted call %+v", call)
+				}
+				if ver != nil {
+					if _, verr := ver.verify(body); verr != nil {
+						t.Fatalf("accepted a body that does not verify: %v", verr)
+					}
+				}
+			case http.StatusUnauthorized:
+				if ver == nil {
+					t.Fatal("401 in unsigned mode")
+				}
+			case http.StatusBadRequest:
+			default:
+				t.Fatalf("status %d", status)
+			}
+			if status != 0 && err == nil {
+				t.Fatalf("status %d without an error", status)
+			}
+			if err != nil && bytes.Contains([]byte(err.Error()), []byte(rtTestSecret)) {
+				t.Fatal("error quotes the secret")
+			}
+		}
+	})
+}
+
+// FuzzWebhookEvent fuzzes the call-event decoder the same way; an accepted
+// event always has a call id, a state and a dedupe key.
+func FuzzWebhookEvent(f *testing.F) {
+	key := []byte(rtTestSecret)
+	for _, s := range []string{
+		`{"call_id": 1, "state": "hangup", "direction": "inbound", "event_timestamp": 1712345740000, "duration": 60000.5, "target": {"id": 5, "type": "user"}}`,
+		`{"call_id": "2", "state": "connected", "duration": "12", "target": null}`,
+		`{"call_id": 3, "state": "", "duration": true}`, `{"call_id": 4, "state": "ringing", "duration": 1e300}`,
+		rtSign(f, jwt.SigningMethodHS256, key, whEventClaims(5, "missed", 1712345740000)),
+	} {
+		f.Add([]byte(s))
+	}
+	v, err := rtNewVerifier(rtTestSecret, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, ver := range []*rtVerifier{v, nil} {
+			ev, key, status, err := whDecode(ver, body)
+			if (status == 0) != (err == nil) || (status != 0 && status != 400 && status != 401) {
+				t.Fatalf("status %d err %v", status, err)
+			}
+			if status == 401 && ver == nil {
+				t.Fatal("401 in unsigned mode")
+			}
+			if status == 0 && (ev.CallID == "" || ev.Type == "" || key == "" || ev.Duration < 0) {
+				t.Fatalf("accepted event %+v key %q", ev, key)
+			}
+		}
+	})
+}
