@@ -82,8 +82,10 @@ func TestTargetValidate(t *testing.T) {
 // simulators.
 type driver struct{ dialed, transferred int }
 
-func (d *driver) Provider() string                     { return "fake" }
-func (d *driver) Capabilities() telephony.Capabilities { return telephony.Capabilities{CallEvents: true} }
+func (d *driver) Provider() string { return "fake" }
+func (d *driver) Capabilities() telephony.Capabilities {
+	return telephony.Capabilities{CallEvents: true}
+}
 func (d *driver) As(target any) bool {
 	p, ok := target.(**driver)
 	if ok {

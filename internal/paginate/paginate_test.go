@@ -90,6 +90,7 @@ func TestRepeatedCursorStops(t *testing.T) {
 
 func TestContextEndsWalk(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	var got error
 	for v, err := range NextLink(ctx, func(ctx context.Context, link string) ([]int, string, error) {
 		return []int{1}, fmt.Sprintf("%s/next", link), nil

@@ -28,14 +28,14 @@ type HeaderWindow struct {
 }
 
 // Account is the rate-limit state shared by every client of one provider
-// account: steady limiters (one per window), a not-before gate for
-// server-requested waits, a retry budget and keyed limiters for per-endpoint
-// limits. It is safe for concurrent use.
+// account: its windows (documented limits, counted against the provider's
+// own rate-limit headers where it sends them), a not-before gate for
+// server-requested waits, a retry budget and keyed limiters for
+// per-endpoint limits. It is safe for concurrent use.
 type Account struct {
 	mu       sync.Mutex
-	windows  []Window
-	limiters []*rate.Limiter
-	override bool
+	windows  []*windowState
+	override *rate.Limiter // WithRateLimit: replaces the smooth limiters
 
 	notBefore atomic.Int64 // unix nanoseconds; no request starts before it
 	budget    retryBudget
@@ -47,8 +47,10 @@ type Account struct {
 var accounts sync.Map // account key -> *Account
 
 // accountFor returns the shared Account of (provider, base URL, credential).
-// The credential is hashed: the registry never holds a secret.
-func accountFor(provider, baseURL, credential string, windows []Window) *Account {
+// The credential is hashed: the registry never holds a secret. A window
+// listed in tracked is counted as a fixed window corrected by headers; the
+// others are smooth token buckets.
+func accountFor(provider, baseURL, credential string, windows []Window, tracked map[int]bool) *Account {
 	sum := sha256.Sum256([]byte(provider + "\x00" + baseURL + "\x00" + credential))
 	key := hex.EncodeToString(sum[:])
 	if a, ok := accounts.Load(key); ok {
@@ -56,26 +58,30 @@ func accountFor(provider, baseURL, credential string, windows []Window) *Account
 	}
 	a := &Account{keyed: map[string]*KeyedLimiter{}}
 	a.budget.tokens = budgetMax
-	a.setWindows(windows)
+	for i, w := range windows {
+		ws := &windowState{limit: w.Limit, period: w.Period, tracked: tracked[i]}
+		if !ws.tracked {
+			ws.limiter = rate.NewLimiter(perSecond(w.Limit, w.Period), w.Limit)
+		}
+		a.windows = append(a.windows, ws)
+	}
 	actual, _ := accounts.LoadOrStore(key, a)
 	return actual.(*Account)
 }
 
-func (a *Account) setWindows(ws []Window) {
-	a.windows = append([]Window(nil), ws...)
-	a.limiters = make([]*rate.Limiter, len(ws))
-	for i, w := range ws {
-		a.limiters[i] = rate.NewLimiter(perSecond(w.Limit, w.Period), w.Limit)
-	}
-}
-
-// SetRate replaces the account's steady limits with one limiter.
+// SetRate replaces the account's smooth limits with one limiter. Windows
+// the provider reports in headers are still counted, from what the headers
+// say only.
 func (a *Account) SetRate(limit rate.Limit, burst int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.override = true
-	a.windows = nil
-	a.limiters = []*rate.Limiter{rate.NewLimiter(limit, burst)}
+	a.override = rate.NewLimiter(limit, burst)
+	for _, w := range a.windows {
+		w.limiter = nil
+		if w.tracked {
+			w.limit, w.remaining, w.resetAt = 0, 0, time.Time{}
+		}
+	}
 }
 
 func perSecond(n int, period time.Duration) rate.Limit {
@@ -83,20 +89,6 @@ func perSecond(n int, period time.Duration) rate.Limit {
 		return rate.Inf
 	}
 	return rate.Limit(float64(n) / period.Seconds())
-}
-
-// correct adjusts window i from a Limit header value. A zero or invalid
-// limit is ignored: SetLimit(0) would block every caller forever.
-func (a *Account) correct(i, limit int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.override || i < 0 || i >= len(a.windows) || limit <= 0 || a.windows[i].Limit == limit {
-		return
-	}
-	a.windows[i].Limit = limit
-	l := a.limiters[i]
-	l.SetLimit(perSecond(limit, a.windows[i].Period))
-	l.SetBurst(limit)
 }
 
 // Block makes no request of this account start before now+d.
@@ -125,14 +117,22 @@ type errWaitTooLong struct {
 	deadline bool // the context deadline, not maxWait, was the limit
 }
 
-// wait blocks until the gate is open and every steady limiter grants a
-// token. It fails at once, without sleeping, when the gate wait exceeds
-// maxWait or a wait exceeds what is left of ctx's deadline.
+// wait blocks until the gate is open, every counted window has room and
+// every smooth limiter grants a token. It fails at once, without sleeping,
+// when a wait exceeds maxWait (server-reported windows and the gate) or
+// what is left of ctx's deadline.
 func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if d := a.Gate(); d > 0 {
+	for {
+		d := a.Gate()
+		if d <= 0 {
+			d = a.takeWindows(time.Now())
+		}
+		if d <= 0 {
+			break
+		}
 		if d > maxWait {
 			return &errWaitTooLong{wait: d}
 		}
@@ -143,9 +143,7 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 			return err
 		}
 	}
-	a.mu.Lock()
-	limiters := a.limiters
-	a.mu.Unlock()
+	limiters := a.limiters()
 	now := time.Now()
 	var delay time.Duration
 	rs := make([]*rate.Reservation, 0, len(limiters))

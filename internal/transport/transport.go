@@ -95,7 +95,13 @@ func New(cfg Config) (*Client, error) {
 	if s.RetryBaseWait <= 0 {
 		s.RetryBaseWait, s.RetryMaxWait = telephony.DefaultRetryBaseWait, telephony.DefaultRetryMaxWait
 	}
-	acct := accountFor(cfg.Provider, base.String(), cfg.Credential, cfg.Windows)
+	tracked := map[int]bool{}
+	for _, h := range cfg.RateHeaders {
+		if h.Window >= 0 && h.Reset != "" {
+			tracked[h.Window] = true
+		}
+	}
+	acct := accountFor(cfg.Provider, base.String(), cfg.Credential, cfg.Windows, tracked)
 	if s.RateLimit != 0 {
 		acct.SetRate(s.RateLimit, s.RateBurst)
 	}
@@ -295,29 +301,36 @@ func (c *Client) requestID(h http.Header) string {
 	return ""
 }
 
-// observe applies the provider's rate-limit headers to the account: a
-// changed limit corrects the steady limiter, and an exhausted window closes
-// the gate until its reset. It returns the longest reset wait of the
-// exhausted windows.
+// observe applies the provider's rate-limit headers to the account: each
+// counted window takes the provider's limit, remaining count and reset; an
+// exhausted window that is not counted closes the gate until its reset. It
+// returns the longest reset wait of the exhausted windows, for a 429
+// without Retry-After.
 func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
 	now := time.Now()
 	for _, w := range c.rateHeaders {
+		limit, hasLimit := 0, false
 		if w.Limit != "" {
-			if n, ok := atoiHeader(h.Get(w.Limit)); ok {
-				c.account.correct(w.Window, n)
-			}
+			limit, hasLimit = atoiHeader(h.Get(w.Limit))
 		}
-		rem, ok := atoiHeader(h.Get(w.Remaining))
-		if !ok || rem > 0 || w.Reset == "" {
+		rem, hasRem := atoiHeader(h.Get(w.Remaining))
+		var wait time.Duration
+		hasReset := false
+		if w.Reset != "" {
+			wait, hasReset = ParseReset(h.Get(w.Reset), now)
+			wait = ClampWait(wait, c.s.MaxRetryWait)
+		}
+		if !hasLimit && !hasRem && !hasReset {
 			continue
 		}
-		if d, ok := ParseReset(h.Get(w.Reset), now); ok {
-			d = ClampWait(d, c.s.MaxRetryWait)
-			c.account.Block(d)
-			if d > exhausted {
-				exhausted = d
+		if w.Window >= 0 {
+			c.account.report(w.Window, limit, hasLimit, rem, hasRem, now.Add(wait), hasReset)
+		}
+		if hasRem && rem == 0 && hasReset {
+			if w.Window < 0 {
+				c.account.Block(wait)
 			}
-			found = true
+			exhausted, found = max(exhausted, wait), true
 		}
 	}
 	return exhausted, found

@@ -146,7 +146,7 @@ func TestRateHeadersCloseGate(t *testing.T) {
 		t.Fatalf("gate did not hold: waited %v", waited)
 	}
 	c.account.mu.Lock()
-	got := c.account.windows[0].Limit
+	got := c.account.windows[0].limit
 	c.account.mu.Unlock()
 	if got != 100 {
 		t.Fatalf("limit header not applied: %d", got)
