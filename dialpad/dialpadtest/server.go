@@ -62,8 +62,9 @@ type Fault struct {
 	Times int
 	// RetryAfter is sent as the Retry-After header with Status.
 	RetryAfter string
-	// Delay sleeps first (until the client gives up at the latest). With no
-	// Status and no ResetAfterBody the request is then carried out.
+	// Delay sleeps first, like a slow server: the request is carried out
+	// after the delay (when there is no Status and no ResetAfterBody) even
+	// if the client has given up, unless the simulator is closing.
 	Delay time.Duration
 	// ResetAfterBody reads the whole request and drops the connection
 	// without answering.
@@ -101,9 +102,11 @@ type RateLimit struct {
 
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {
-	ts  *httptest.Server
-	out *http.Client // carries routing requests and webhooks
-	mux *http.ServeMux
+	ts      *httptest.Server
+	out     *http.Client // carries routing requests and webhooks
+	mux     *http.ServeMux
+	closing chan struct{}
+	once    sync.Once
 
 	mu          sync.Mutex
 	nextID      int64
@@ -150,6 +153,7 @@ func NewServer() *Server {
 		routerLim: map[int64]*rate.Limiter{},
 		pageSize:  DefaultPageSize,
 		routeWait: RoutingTimeout,
+		closing:   make(chan struct{}),
 	}
 	s.limits = RateLimit{CallsPerUserPerMinute: 5, RouterUpdatesPer5Minutes: 1}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 10 * time.Second}
@@ -167,6 +171,7 @@ func (s *Server) URL() string { return s.ts.URL }
 // Close stops the server and waits for every request, routing call and
 // webhook delivery it started.
 func (s *Server) Close() {
+	s.once.Do(func() { close(s.closing) })
 	s.ev.close()
 	s.ts.Close()
 	s.out.CloseIdleConnections()
@@ -278,8 +283,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			t := time.NewTimer(f.Delay)
 			select {
 			case <-t.C:
-			case <-r.Context().Done():
+			case <-s.closing:
 				t.Stop()
+				hijackClose(w)
 				return
 			}
 		}
