@@ -244,7 +244,7 @@ func verify(secrets []string, h http.Header, body []byte, tolerance time.Duratio
 // * ' ( ) is percent-encoded as UTF-8.
 func encodeURIComponent(s string) string { return percentEncode(s, "-_.!~*'()") }
 
-// pythonQuote is urllib.parse.quote(s, safe='').
+// pythonQuote is Python's urllib.parse.quote with no safe characters.
 func pythonQuote(s string) string { return percentEncode(s, "-_.~") }
 
 func percentEncode(s, safe string) string {
