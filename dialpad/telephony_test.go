@@ -1,0 +1,104 @@
+package dialpad_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/switchboard-go/switchboard/dialpad"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+func TestTelephonyCapabilities(t *testing.T) {
+	c, _ := newTestClient(t)
+	p := c.Telephony()
+	eq(t, "provider", p.Provider(), "dialpad")
+	want := telephony.Capabilities{Dial: true, Users: true, Transfer: true, InboundRouting: true, CallEvents: true, CallRouters: true}
+	eq(t, "capabilities", p.Capabilities(), want)
+	var dp *dialpad.Client
+	if !p.As(&dp) || dp != c {
+		t.Error("As(**dialpad.Client) did not give back the client")
+	}
+	var wrong *string
+	if p.As(&wrong) {
+		t.Error("As(**string) succeeded")
+	}
+}
+
+func TestTelephonyDial(t *testing.T) {
+	c, srv := newTestClient(t)
+	u := srv.SeedUsers(1)[0]
+	agent := strconv.FormatInt(u.ID, 10)
+	call, err := c.Telephony().Dial(t.Context(), telephony.CallRequest{To: "+14155550100", From: "+16285550199", AgentID: agent})
+	ok(t, err)
+	if call.ID == "" || call.Provider != "dialpad" || call.AgentID != agent || call.Direction != telephony.DirectionOutbound || call.Status != telephony.StatusInitiated {
+		t.Errorf("call = %+v", call)
+	}
+	placed := srv.Calls()[0]
+	if strconv.FormatInt(placed.ID, 10) != call.ID || placed.UserID != u.ID || placed.PhoneNumber != "+14155550100" || placed.OutboundCallerID != "+16285550199" {
+		t.Errorf("placed = %+v", placed)
+	}
+	for _, bad := range []telephony.CallRequest{
+		{To: "+14155550100", AgentID: "agent7"},
+		{To: "+14155550100"},
+		{To: "+14155550100", AgentID: "-3"},
+		{To: "4155550100", AgentID: agent},
+	} {
+		_, err := c.Telephony().Dial(t.Context(), bad)
+		isErr(t, err, telephony.ErrInvalidRequest)
+	}
+	eq(t, "requests", srv.Count("POST", "/api/v2/call"), 1)
+}
+
+func TestTelephonyUsers(t *testing.T) {
+	c, srv := newTestClient(t)
+	seeded := srv.SeedUsers(12)
+	i := 0
+	for u, err := range c.Telephony().Users(t.Context()) {
+		ok(t, err)
+		if u.ID != strconv.FormatInt(seeded[i].ID, 10) || u.Email != seeded[i].Email || u.Name == "" || !u.Available {
+			t.Errorf("user %d = %+v", i, u)
+		}
+		i++
+	}
+	eq(t, "users", i, 12)
+	found, err := c.Telephony().FindUserByEmail(t.Context(), "AGENT12@example.com")
+	ok(t, err)
+	eq(t, "found", found.ID, strconv.FormatInt(seeded[11].ID, 10))
+}
+
+func TestTelephonyTransfer(t *testing.T) {
+	c, srv := newTestClient(t)
+	users := srv.SeedUsers(3)
+	call, err := c.Calls.Initiate(t.Context(), dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: users[0].ID})
+	ok(t, err)
+	id := strconv.FormatInt(call.CallID, 10)
+	p := c.Telephony()
+	ok(t, p.Transfer(t.Context(), id, telephony.UserTarget(strconv.FormatInt(users[1].ID, 10))))
+	ok(t, p.Transfer(t.Context(), id, telephony.UserByEmail("agent3@example.com")))
+	ok(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetDepartment, ID: "77"}))
+	ok(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetCallCenter, ID: "78"}))
+	ok(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetOffice, ID: "79"}))
+	ok(t, p.Transfer(t.Context(), id, telephony.NumberTarget("+14155550177")))
+	trs := srv.Transfers()
+	if len(trs) != 6 {
+		t.Fatalf("transfers = %+v", trs)
+	}
+	want := []struct {
+		id  int64
+		typ string
+	}{{users[1].ID, "user"}, {users[2].ID, "user"}, {77, "department"}, {78, "callcenter"}, {79, "office"}}
+	for i, w := range want {
+		if trs[i].ToTargetID != w.id || trs[i].ToTargetType != w.typ {
+			t.Errorf("transfer %d = %+v; want %d %s", i, trs[i], w.id, w.typ)
+		}
+	}
+	eq(t, "number transfer", trs[5].ToNumber, "+14155550177")
+	eq(t, "email lookups", srv.Count("GET", "/api/v2/users"), 1)
+
+	err = p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetTeam, ID: "5"})
+	isErr(t, err, telephony.ErrUnsupported)
+	isErr(t, p.Transfer(t.Context(), "call-1", telephony.NumberTarget("+14155550177")), telephony.ErrInvalidRequest)
+	isErr(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetDepartment, ID: "sales"}), telephony.ErrInvalidRequest)
+	isErr(t, p.Transfer(t.Context(), id, telephony.UserByEmail("nobody@example.com")), telephony.ErrNotFound)
+	eq(t, "transfers after refused ones", len(srv.Transfers()), 6)
+}
