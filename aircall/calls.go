@@ -2,11 +2,13 @@ package aircall
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -158,4 +160,19 @@ func normalizeNumber(s string) string {
 		return n
 	}
 	return s
+}
+
+// UnmarshalJSON accepts the call id as a number or a numeric string, so a
+// webhook body is not refused over the id's encoding.
+func (c *Call) UnmarshalJSON(b []byte) error {
+	type plain Call
+	v := struct {
+		*plain
+		ID jsonx.Int64 `json:"id"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	c.ID = int64(v.ID)
+	return nil
 }
