@@ -124,10 +124,10 @@ func TestCallbackHandlerRejects(t *testing.T) {
 	ok := srv.URL + "/cb?sb_token=" + tok
 
 	statuses := []int{
-		postCallback(t, srv.URL+"/cb", "application/json", good),                 // no token
-		postCallback(t, srv.URL+"/cb?sb_token=wrong", "application/json", good),  // wrong token
+		postCallback(t, srv.URL+"/cb", "application/json", good),                // no token
+		postCallback(t, srv.URL+"/cb?sb_token=wrong", "application/json", good), // wrong token
 		postCallback(t, ok, "application/json", `{"call_id":"c","status":"x"}`), // unknown status
-		postCallback(t, ok, "application/json", `{"status":"ringing"}`),          // no call id
+		postCallback(t, ok, "application/json", `{"status":"ringing"}`),         // no call id
 		postCallback(t, ok, "application/json", `not json`),
 		postCallback(t, ok, "application/json", `{"call_id":"c","status":"busy","timestamp":"yesterday"}`),
 		postCallback(t, ok, "application/json", `{"call_id":"c","status":"busy","pad":"`+strings.Repeat("x", 300<<10)+`"}`),
