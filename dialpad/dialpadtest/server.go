@@ -156,7 +156,7 @@ func NewServer() *Server {
 		closing:   make(chan struct{}),
 	}
 	s.limits = RateLimit{CallsPerUserPerMinute: 5, RouterUpdatesPer5Minutes: 1}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 10 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 10 * time.Second}
 	s.out = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.ev.init(s)
 	s.mux = http.NewServeMux()
