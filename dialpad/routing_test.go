@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -384,5 +387,156 @@ func TestRoutingErrorsLastHour(t *testing.T) {
 	status, _ := rtPost(t, srv.Client(), rtServe(t, slow).URL, "application/jwt", rtSigned(t, 2))
 	if n := slow.errWindow.count(base.Add(time.Hour / 2)); status != 200 || n != 1 {
 		t.Errorf("slow answer: status %d, counted %d, want 200 and 1", status, n)
+	}
+}
+
+// rtSimClient starts the Dialpad simulator and a client pointed at it.
+func rtSimClient(t testing.TB) (*Client, *dialpadtest.Server) {
+	t.Helper()
+	sim := dialpadtest.NewServer()
+	t.Cleanup(sim.Close)
+	c, err := New(dialpadtest.APIKey, telephony.WithBaseURL(sim.URL()),
+		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sim
+}
+
+// TestRoutingEmailTarget resolves a user named by email through the
+// client's cached directory (the simulator's users), inside the budget.
+func TestRoutingEmailTarget(t *testing.T) {
+	c, sim := rtSimClient(t)
+	users := sim.SeedUsers(3)
+	h := rtNewHandler(t, func(_ context.Context, call telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserByEmail(call.ContactType + "@example.com"), nil
+	}, RoutingOptions{Client: c, Budget: 300 * time.Millisecond})
+	srv := rtServe(t, h)
+	post := func(local string) rtAnswer {
+		claims := rtRoutingClaims(1)
+		claims["contact_type"] = local
+		status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt",
+			[]byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), claims)))
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		return rtAnswerOf(t, body)
+	}
+	if a := post("agent2"); a.TargetID != users[1].ID || a.TargetType != "user" {
+		t.Errorf("agent2: %+v, want user %d", a, users[1].ID)
+	}
+	post("agent2") // cached: no second lookup
+	lookups := sim.Count(http.MethodGet, "/api/v2/users")
+	if lookups != 1 {
+		t.Errorf("directory lookups = %d, want 1 (cached)", lookups)
+	}
+	if a := post("nobody"); a.TargetID != 9000 {
+		t.Errorf("unknown email: %+v, want the fallback", a)
+	}
+	sim.InjectFault(dialpadtest.Fault{Method: http.MethodGet, Path: "/api/v2/users", Delay: 2 * time.Second})
+	start := time.Now()
+	a := post("agent3")
+	took := time.Since(start)
+	s := h.Stats()
+	t.Logf("email target: agent2@example.com -> user %d, 2 requests, %d directory lookup; unknown email -> fallback; directory slower than the 300ms budget -> fallback in %v; fallbacks %v",
+		users[1].ID, lookups, took.Round(time.Millisecond), s.Fallbacks)
+	if a.TargetID != 9000 || took > time.Second || s.Fallbacks[FallbackInvalidTarget] != 1 || s.Fallbacks[FallbackTimeout] != 1 {
+		t.Errorf("slow directory: %+v after %v; stats %+v", a, took, s)
+	}
+}
+
+// TestRoutingThroughSimulator: 1,000 calls through the simulated Dialpad,
+// which asks our handler the way Dialpad does, with a RouteFunc that fails
+// 10% and hangs 5% of the time. The router's error count stays 0 and the
+// router enabled; a naive handler that answers 500 on failure gets the
+// router disabled.
+func TestRoutingThroughSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 simulated calls")
+	}
+	_, sim := rtSimClient(t)
+	users := sim.SeedUsers(5)
+	var n atomic.Int64
+	fate := func(ctx context.Context) (telephony.Target, error) {
+		switch i := n.Add(1); {
+		case i%10 == 0:
+			return telephony.Target{}, errors.New("CRM lookup failed")
+		case i%20 == 1:
+			<-ctx.Done() // hangs until the budget ends
+			return telephony.Target{}, ctx.Err()
+		default:
+			return telephony.UserTarget(strconv.FormatInt(users[i%5].ID, 10)), nil
+		}
+	}
+	h := rtNewHandler(t, func(ctx context.Context, _ telephony.InboundCall) (telephony.Target, error) {
+		return fate(ctx)
+	}, RoutingOptions{Budget: 250 * time.Millisecond})
+	srv := rtServe(t, h)
+	router := sim.AddRouter(dialpadtest.Router{Name: "Sales", RoutingURL: srv.URL, OfficeID: dialpadtest.OfficeID,
+		DefaultTargetID: 9000, DefaultTargetType: "callcenter", Enabled: true, Secret: rtTestSecret,
+		PhoneNumbers: []string{"+14155550199"}})
+
+	// run returns calls sent to a RouteFunc target, to the router's default
+	// (9000) by our handler's answer, the routing errors Dialpad counted, and
+	// calls that skipped a disabled router.
+	run := func(routerID int64, calls int) (routed, fallback, simErrs, skipped int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		sem := make(chan struct{}, 25)
+		for i := range calls {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				res, err := sim.SimulateInboundCall(t.Context(), routerID, fmt.Sprintf("+1415555%04d", i), "")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					t.Error(err)
+				case res.Skipped:
+					skipped++
+				case res.Err != nil:
+					simErrs++
+				case res.TargetID == 9000:
+					fallback++
+				default:
+					routed++
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	routed, fallback, simErrs, skipped := run(router.ID, 1000)
+	got, _ := sim.Router(router.ID)
+	s := h.Stats()
+	t.Logf("1,000 simulated calls, RouteFunc fails 10%% hangs 5%%: router error count=%d enabled=%v; routing errors=%d skipped=%d; calls to the RouteFunc's target=%d, to the fallback=%d (handler: %v); ErrorsLastHour=%d",
+		got.ErrorCount, got.Enabled, simErrs, skipped, routed, fallback, s.Fallbacks, s.ErrorsLastHour)
+	if got.ErrorCount != 0 || !got.Enabled || simErrs != 0 || skipped != 0 || routed != 850 || fallback != 150 ||
+		s.FallbackTotal() != 150 || s.Routed != 850 || s.ErrorsLastHour != 0 {
+		t.Errorf("router %+v, stats %+v", got, s)
+	}
+
+	// The contrast: a handler that answers 500 when routing fails.
+	n.Store(0)
+	naive := rtServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 250*time.Millisecond)
+		defer cancel()
+		tgt, err := fate(ctx)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"target_id":%s,"target_type":"user"}`, tgt.ID)
+	}))
+	naiveRouter := sim.AddRouter(dialpadtest.Router{Name: "Naive", RoutingURL: naive.URL, OfficeID: dialpadtest.OfficeID,
+		DefaultTargetID: 9000, DefaultTargetType: "callcenter", Enabled: true, PhoneNumbers: []string{"+14155550198"}})
+	_, _, naiveErrs, naiveSkipped := run(naiveRouter.ID, 1000)
+	ng, _ := sim.Router(naiveRouter.ID)
+	t.Logf("contrast, same calls to a handler answering 500 on failure: routing errors=%d, router enabled=%v, calls that skipped the disabled router=%d",
+		naiveErrs, ng.Enabled, naiveSkipped)
+	if ng.Enabled {
+		t.Error("the naive router stayed enabled; the simulator's auto-disable did not trigger")
 	}
 }
