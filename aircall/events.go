@@ -79,10 +79,10 @@ func (e *Event) Call() (*Call, error) {
 	return &c, nil
 }
 
-// CallEvent converts a call event to the portable form. From and To are
-// the caller and the callee whatever the direction, in E.164 when Aircall's
-// formatting allows it.
-func CallEvent(e *Event, c *Call) telephony.CallEvent {
+// CallEvent converts the event, with its call c (from Call), to the
+// portable form. From and To are the caller and the callee whatever the
+// direction, in E.164 when Aircall's formatting allows it.
+func (e *Event) CallEvent(c *Call) telephony.CallEvent {
 	ev := telephony.CallEvent{
 		Provider: telephony.ProviderAircall, CallID: strconv.FormatInt(c.ID, 10), Type: e.Event,
 		Status: eventStatus(e.Event, c), Direction: direction(c.Direction),

@@ -44,7 +44,7 @@ func FuzzParseEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ce := aircall.CallEvent(ev, call)
+		ce := ev.CallEvent(call)
 		if id, err := strconv.ParseInt(ce.CallID, 10, 64); err != nil || id <= 0 || ce.Provider != telephony.ProviderAircall {
 			t.Fatalf("event %+v", ce)
 		}
@@ -78,7 +78,7 @@ func TestParseEventRejectsWrongToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("string call id: %v", err)
 	}
-	ce := aircall.CallEvent(ev, call)
+	ce := ev.CallEvent(call)
 	if ce.Status != telephony.StatusCompleted || ce.AgentID != "2048" || ce.Duration.Seconds() != 59 {
 		t.Errorf("event %+v", ce)
 	}

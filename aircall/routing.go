@@ -66,7 +66,9 @@ type RoutingStats struct {
 // signed, so only Aircall's own answer is trusted — and transfer it unless
 // it has ended or was already transferred. A redelivered call.created is
 // transferred once. Outbound calls and other events are acknowledged and
-// ignored.
+// ignored, and so is a call for which the RouteFunc returns a zero Target
+// or telephony.ErrNoRoute (with no Fallback): Aircall's own routing then
+// applies. Those are counted in Stats().Ignored, not reported as failures.
 type RoutingHandler struct {
 	c      *Client
 	route  telephony.RouteFunc

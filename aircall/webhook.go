@@ -103,7 +103,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, "call event without a usable call")
 		return
 	}
-	ce := CallEvent(ev, call)
+	ce := ev.CallEvent(call)
 	key := ev.Event + "|" + ce.CallID + "|" + strconv.FormatInt(ev.Timestamp, 10)
 	if !h.seen.First(key) {
 		h.duplicates.Add(1)

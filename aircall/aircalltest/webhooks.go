@@ -19,7 +19,7 @@ type Delivery struct {
 
 // SetWebhook registers the URL that receives call events and the token
 // Aircall puts in every payload (the webhook's token, returned when it was
-// created).
+// created). An empty token is left out of the payloads.
 func (s *Server) SetWebhook(url, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,9 +103,11 @@ func (s *Server) payloadLocked(event string, callID int64) ([]byte, error) {
 	case "call.transferred":
 		ts = c.TransferredAt
 	}
-	return json.Marshal(map[string]any{
-		"resource": "call", "event": event, "timestamp": ts, "token": s.hookToken, "data": s.wireCallLocked(c),
-	})
+	body := map[string]any{"resource": "call", "event": event, "timestamp": ts, "data": s.wireCallLocked(c)}
+	if s.hookToken != "" { // an empty token is left out, as a forged body would
+		body["token"] = s.hookToken
+	}
+	return json.Marshal(body)
 }
 
 // DeliverEvent posts event about the call to the registered webhook and
