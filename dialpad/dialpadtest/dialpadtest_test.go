@@ -259,7 +259,9 @@ func TestInboundErrorsFallbackAndDisable(t *testing.T) {
 		func(w http.ResponseWriter) { _, _ = io.WriteString(w, `not json`) },
 		func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"target_id": 5, "target_type": "team"}`) },
 		func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"target_type": "user"}`) },
-		func(w http.ResponseWriter) { _, _ = io.WriteString(w, `{"action":"forward","forward_to":"+14155550100"}`) },
+		func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, `{"action":"forward","forward_to":"+14155550100"}`)
+		},
 		func(w http.ResponseWriter) { time.Sleep(300 * time.Millisecond) },
 	}
 	var mu sync.Mutex
