@@ -166,8 +166,7 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, userID int64)
 		NumberID int64  `json:"number_id"`
 		To       string `json:"to"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid body", "Send JSON {number_id, to}.")
+	if !decodeBody(w, r, &body, "Send JSON {number_id, to}.") {
 		return
 	}
 	s.mu.Lock()
@@ -205,8 +204,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, callID int64) 
 		Number              string `json:"number"`
 		DispatchingStrategy string `json:"dispatching_strategy"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid body", "Send JSON with one of user_id, team_id or number.")
+	if !decodeBody(w, r, &body, "Send JSON with one of user_id, team_id or number.") {
 		return
 	}
 	n := 0
@@ -247,6 +245,16 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, callID int64) 
 	s.transfers = append(s.transfers, Transfer{CallID: callID, UserID: body.UserID, TeamID: body.TeamID,
 		Number: body.Number, DispatchingStrategy: body.DispatchingStrategy})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeBody decodes a JSON request body into v, answering Aircall's 400
+// with the hint when it cannot.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid body", hint)
+		return false
+	}
+	return true
 }
 
 func validE164(s string) bool {
