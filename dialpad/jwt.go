@@ -14,9 +14,9 @@ import (
 // R15 asks for at most 5 s).
 const jwtLeeway = 5 * time.Second
 
-// Verification failures. Both match telephony.ErrInvalidSignature through
-// the handlers' errors; they are kept apart so a handler can answer 401 for
-// a forged request and 400 for a verified but unusable one.
+// Decoding failures, kept apart so that a handler can answer 401 for a body
+// that is not a JWT verified with the secret and 400 for one that verified
+// but cannot be used.
 var (
 	errRtNotJWT    = errors.New("body is not a compact JWT")
 	errRtForged    = errors.New("JWT verification failed")

@@ -86,10 +86,26 @@ type RoutingOptions struct {
 // Dialpad's automatic disabling of the router. It is safe for concurrent
 // use.
 //
+// # Verification
+//
+// With a secret, the body must be a compact JWT signed with HS256 and that
+// secret: the algorithm is pinned (HS384, HS512, "none" and asymmetric
+// algorithms are refused) and anything else — JSON, an empty body, a
+// forged, tampered or truncated token — is answered 401 without calling
+// the RouteFunc. Dialpad documents no exp, iat or nbf claim for these
+// tokens, so they are checked when present (with 5 s of leeway; iat may not
+// lie in the future) but not required: requiring them would refuse every
+// genuine request if Dialpad does not send them. A captured token can
+// therefore be replayed; a replay only asks again where that call goes.
+// A verified request that is not a routing request (no call_id) gets 400.
+//
+// # Auto-disable
+//
 // A disabled router stops calling the routing URL. Re-enable it with
-// (*CallRoutersService).Update setting Enabled and ResetErrorCount: enabling
-// alone keeps the hour's error count, so one more error disables it again.
-// Router updates are limited to one per 5 minutes.
+// (*CallRoutersService).Reenable, which sets enabled and reset_error_count
+// together: enabling alone keeps the hour's error count, so one more error
+// disables it again. Router updates are limited to one per 5 minutes. Watch
+// Stats().ErrorsLastHour and alert well before 10.
 type RoutingHandler struct {
 	route       telephony.RouteFunc
 	verifier    *rtVerifier // nil in unsigned mode

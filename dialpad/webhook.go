@@ -42,9 +42,10 @@ type WebhookOptions struct {
 	// DefaultWebhookTimeout.
 	Timeout time.Duration
 	// DedupeTTL is how long a delivery is remembered to drop redeliveries;
-	// zero means 24 h. DedupeMax bounds how many are remembered; zero means
-	// 100,000.
+	// zero means 24 h.
 	DedupeTTL time.Duration
+	// DedupeMax bounds how many deliveries are remembered; zero means
+	// 100,000.
 	DedupeMax int
 }
 
@@ -69,6 +70,17 @@ type WebhookHandler struct {
 // algorithm is pinned; exp and iat are checked when present, see
 // RoutingHandler). An empty secret is refused unless opts.AllowUnsigned is
 // set.
+//
+// Dialpad call events carry no delivery id, so a redelivery is recognised by
+// call_id, state and event_timestamp (by the exact payload when there is no
+// event_timestamp); that key is also CallEvent.DeliveryID. Call states map
+// to telephony statuses: calling, ringing and preanswer to StatusRinging;
+// connected (and merged, barge, takeover, monitor, eavesdrop) to
+// StatusInProgress; hangup to StatusCompleted; missed to StatusMissed;
+// voicemail and voicemail_uploaded to StatusVoicemail; hold and parked to
+// StatusOnHold; queued to StatusQueued; blocked to StatusFailed; the rest
+// (recording, transcription, csat, ...) to StatusUnknown, with the state
+// name in CallEvent.Type.
 //
 // The returned handler is a *WebhookHandler.
 func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOptions) (http.Handler, error) {
