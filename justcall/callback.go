@@ -49,11 +49,8 @@ type CallbackOptions struct {
 // CallbackHandler is the http.Handler NewCallbackHandler returns. Close it
 // on shutdown to wait for events being handled.
 type CallbackHandler struct {
-	fn     telephony.EventFunc
-	token  string
-	runner *webhook.Runner
-	dedupe *webhook.Dedupe
-	log    *slog.Logger
+	inbox
+	token string
 }
 
 // NewCallbackHandler returns the handler for the callback_url of
@@ -89,11 +86,8 @@ func NewCallbackHandler(fn telephony.EventFunc, opts CallbackOptions) (http.Hand
 		return nil, fmt.Errorf("justcall.NewCallbackHandler: the token must be at least %d characters", minCallbackToken)
 	}
 	return &CallbackHandler{
-		fn:     fn,
-		token:  opts.Token,
-		runner: webhook.NewRunner(orInt(opts.MaxInFlight, 64), orDuration(opts.Timeout, 30*time.Second)),
-		dedupe: webhook.NewDedupe(opts.DedupeTTL, 0),
-		log:    orLogger(opts.Logger),
+		inbox: newInbox(fn, opts.MaxInFlight, opts.Timeout, opts.DedupeTTL, opts.Logger),
+		token: opts.Token,
 	}, nil
 }
 
@@ -122,35 +116,67 @@ func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	dispatch(w, h.runner, h.dedupe, h.log, h.fn, "cb\x00"+ev.CallID+"\x00"+string(ev.Status), ev)
+	h.dispatch(w, "cb\x00"+ev.CallID+"\x00"+string(ev.Status), ev)
 }
 
 // Close stops accepting callbacks (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *CallbackHandler) Close(ctx context.Context) error { return h.runner.Close(ctx) }
+func (h *CallbackHandler) Close(ctx context.Context) error { return h.inbox.close(ctx) }
+
+// inbox is the acknowledge-then-process half shared by both handlers:
+// redeliveries are dropped, fn runs in the background with a bound, and a
+// full inbox is answered 503 so the sender retries later.
+type inbox struct {
+	fn     telephony.EventFunc
+	runner *webhook.Runner
+	dedupe *webhook.Dedupe
+	log    *slog.Logger
+}
+
+func newInbox(fn telephony.EventFunc, maxInFlight int, timeout, dedupeTTL time.Duration, log *slog.Logger) inbox {
+	return inbox{
+		fn:     fn,
+		runner: webhook.NewRunner(orInt(maxInFlight, 64), orDuration(timeout, 30*time.Second)),
+		dedupe: webhook.NewDedupe(dedupeTTL, 0),
+		log:    orLogger(log),
+	}
+}
+
+func (in *inbox) close(ctx context.Context) error { return in.runner.Close(ctx) }
 
 // dispatch acknowledges ev and hands it to fn in the background, dropping
-// redeliveries of key. A full runner is answered 503 so the sender retries.
-func dispatch(w http.ResponseWriter, runner *webhook.Runner, d *webhook.Dedupe, log *slog.Logger, fn telephony.EventFunc, key string, ev telephony.CallEvent) {
-	if !d.First(key) {
+// redeliveries of key.
+func (in *inbox) dispatch(w http.ResponseWriter, key string, ev telephony.CallEvent) {
+	if !in.dedupe.First(key) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ok := runner.TryGo(func(ctx context.Context) {
-		if err := fn(ctx, ev); err != nil {
+	ok := in.runner.TryGo(func(ctx context.Context) {
+		if err := in.call(ctx, ev); err != nil {
 			// Already acknowledged: forget the key so that a
 			// redelivery, if one comes, is handled again.
-			d.Forget(key)
-			log.Warn("justcall: event handler failed", "call_id", ev.CallID, "type", ev.Type, "error", err)
+			in.dedupe.Forget(key)
+			in.log.Warn("justcall: event handler failed", "call_id", ev.CallID, "type", ev.Type, "error", err)
 		}
 	})
 	if !ok {
-		d.Forget(key)
+		in.dedupe.Forget(key)
 		webhook.Error(w, http.StatusServiceUnavailable, "busy; retry later")
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// call runs fn, turning a panic into an error: it runs on a background
+// goroutine, where a panic would take the whole server down.
+func (in *inbox) call(ctx context.Context, ev telephony.CallEvent) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return in.fn(ctx, ev)
 }
 
 // callbackBody is the seed's callback payload. Its encoding is not

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +181,29 @@ func TestNewCallbackHandlerNeedsAToken(t *testing.T) {
 	if _, err := justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true}); err == nil {
 		t.Error("nil fn: want an error")
 	}
+}
+
+// TestCallbackHandlerSurvivesPanics: a panicking EventFunc does not take the
+// server down, and the failed event is handled again when redelivered.
+func TestCallbackHandlerSurvivesPanics(t *testing.T) {
+	var calls atomic.Int32
+	h, err := justcall.NewCallbackHandler(func(context.Context, telephony.CallEvent) error {
+		if calls.Add(1) == 1 {
+			panic("boom")
+		}
+		return nil
+	}, justcall.CallbackOptions{AllowUnauthenticated: true})
+	must(t, err)
+	srv := serve(t, h)
+	defer http.DefaultClient.CloseIdleConnections()
+	body := `{"call_id":"c1","status":"busy"}`
+	// Redeliver until the second attempt runs: the key is forgotten only
+	// once the panicking job has finished.
+	deadline := time.Now().Add(5 * time.Second)
+	for calls.Load() < 2 && time.Now().Before(deadline) {
+		eq(t, postCallback(t, srv.URL, "application/json", body), 200, "delivery")
+		time.Sleep(5 * time.Millisecond)
+	}
+	drain(t, h)
+	eq(t, calls.Load(), int32(2), "fn calls (the panicking one, then the redelivery)")
 }

@@ -2,6 +2,7 @@ package justcall
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -149,10 +150,10 @@ func withCallbackToken(raw, token string) (string, error) {
 		return "", err
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errString("must be an absolute http or https URL")
+		return "", errors.New("must be an absolute http or https URL")
 	}
 	if u.User != nil {
-		return "", errString("must not contain user:password")
+		return "", errors.New("must not contain user:password")
 	}
 	if token == "" {
 		return raw, nil
@@ -162,7 +163,3 @@ func withCallbackToken(raw, token string) (string, error) {
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }

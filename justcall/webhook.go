@@ -61,12 +61,9 @@ type WebhookOptions struct {
 // WebhookHandler is the http.Handler NewWebhookHandler returns. Close it on
 // shutdown to wait for events being handled.
 type WebhookHandler struct {
+	inbox
 	secrets []string
 	opts    WebhookOptions
-	fn      telephony.EventFunc
-	runner  *webhook.Runner
-	dedupe  *webhook.Dedupe
-	log     *slog.Logger
 }
 
 // ErrNotCallEvent is what DecodeWebhook returns for a verified delivery that
@@ -112,10 +109,8 @@ func NewWebhookHandler(apiSecret string, fn telephony.EventFunc, opts WebhookOpt
 		}
 	}
 	return &WebhookHandler{
-		secrets: secrets, opts: opts, fn: fn,
-		runner: webhook.NewRunner(orInt(opts.MaxInFlight, 64), orDuration(opts.Timeout, 30*time.Second)),
-		dedupe: webhook.NewDedupe(opts.DedupeTTL, 0),
-		log:    orLogger(opts.Logger),
+		inbox:   newInbox(fn, opts.MaxInFlight, opts.Timeout, opts.DedupeTTL, opts.Logger),
+		secrets: secrets, opts: opts,
 	}, nil
 }
 
@@ -158,13 +153,13 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// No request id: fall back to what identifies the state change.
 		key = "wh\x00" + env.Type + "\x00" + ev.CallID + "\x00" + r.Header.Get(HeaderRequestTimestamp)
 	}
-	dispatch(w, h.runner, h.dedupe, h.log, h.fn, key, ev)
+	h.dispatch(w, key, ev)
 }
 
 // Close stops accepting deliveries (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *WebhookHandler) Close(ctx context.Context) error { return h.runner.Close(ctx) }
+func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.close(ctx) }
 
 // Signature returns the v1 signature JustCall puts in HeaderSignature:
 // hex(HMAC-SHA256(key=secret, secret+"|"+encodeURIComponent(webhookURL)+
