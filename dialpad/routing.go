@@ -309,6 +309,9 @@ type rtOutcome struct {
 // goroutine's context is cancelled when decide returns; the channel is
 // buffered so a late goroutine still finishes without a reader.
 func (h *RoutingHandler) decide(ctx context.Context, call telephony.InboundCall) rtOutcome {
+	if err := ctx.Err(); err != nil { // the body took the whole budget
+		return rtOutcome{cause: FallbackTimeout, err: err}
+	}
 	h.mu.RLock()
 	if h.closed {
 		h.mu.RUnlock()

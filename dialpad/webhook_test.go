@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -309,3 +311,58 @@ func (s *whSyncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *whSyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestWebhookFromSimulator: call events as the simulated Dialpad sends
+// them (signed, ids as strings in target) reach the EventFunc with the
+// mapped statuses, once each.
+func TestWebhookFromSimulator(t *testing.T) {
+	_, sim := rtSimClient(t)
+	agent := sim.SeedUsers(1)[0]
+	var mu sync.Mutex
+	var got []telephony.CallEvent
+	h := whNew(t, rtTestSecret, func(_ context.Context, ev telephony.CallEvent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, ev)
+		return nil
+	}, WebhookOptions{})
+	srv := rtServe(t, h)
+	sim.AddWebhook(srv.URL, rtTestSecret)
+	router := sim.AddRouter(dialpadtest.Router{Name: "Support", RoutingURL: "http://127.0.0.1:1/unused", OfficeID: dialpadtest.OfficeID,
+		DefaultTargetID: agent.ID, DefaultTargetType: "user", Enabled: false, PhoneNumbers: []string{"+14155550197"}})
+	res, err := sim.SimulateInboundCall(t.Context(), router.ID, "+14155550100", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, state := range []string{"connected", "hold", "connected", "hangup"} {
+		if err := sim.SetCallState(res.CallID, state); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct event timestamps, as Dialpad's are
+	}
+	sim.FlushEvents()
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var statuses []telephony.CallStatus
+	for _, ev := range got {
+		statuses = append(statuses, ev.Status)
+		if ev.CallID != strconv.FormatInt(res.CallID, 10) || ev.AgentID != strconv.FormatInt(agent.ID, 10) ||
+			ev.Direction != telephony.DirectionInbound || ev.From != "+14155550100" || ev.To != "+14155550197" {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	var codes []int
+	for _, d := range sim.Deliveries() {
+		codes = append(codes, d.Status)
+	}
+	t.Logf("simulator call events -> EventFunc: statuses %v; delivery statuses %v", statuses, codes)
+	want := []telephony.CallStatus{telephony.StatusRinging, telephony.StatusInProgress, telephony.StatusOnHold,
+		telephony.StatusInProgress, telephony.StatusCompleted}
+	if !slices.Equal(statuses, want) || len(codes) != 5 || slices.ContainsFunc(codes, func(c int) bool { return c != 200 }) {
+		t.Errorf("statuses %v, want %v; deliveries %v", statuses, want, codes)
+	}
+	if last := got[len(got)-1]; last.Duration <= 0 || last.Time.IsZero() {
+		t.Errorf("hangup event lacks duration or time: %+v", last)
+	}
+}
