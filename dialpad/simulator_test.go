@@ -118,3 +118,53 @@ func TestSimulatorThousandCallsRouterStaysEnabled(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Call events from the simulator reach a WebhookHandler, signed, in order,
+// once each.
+func TestSimulatorCallEventsToWebhookHandler(t *testing.T) {
+	for _, stringIDs := range []bool{false, true} {
+		c, srv := newTestClient(t)
+		srv.SetStringIDs(stringIDs)
+		agent := srv.SeedUsers(1)[0]
+		var mu sync.Mutex
+		var got []telephony.CallEvent
+		h, err := dialpad.NewWebhookHandler(testSecret, func(ctx context.Context, ev telephony.CallEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, ev)
+			return nil
+		}, dialpad.WebhookOptions{})
+		ok(t, err)
+		hs := httptest.NewServer(h)
+		srv.AddWebhook(hs.URL, testSecret)
+
+		call, err := c.Calls.Initiate(t.Context(), dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: agent.ID})
+		ok(t, err)
+		ok(t, srv.SetCallState(call.CallID, "connected"))
+		time.Sleep(5 * time.Millisecond) // a measurable duration
+		ok(t, srv.SetCallState(call.CallID, "hangup"))
+		srv.FlushEvents()
+		hs.Close()
+		ok(t, h.(*dialpad.WebhookHandler).Close(t.Context()))
+
+		mu.Lock()
+		var statuses []telephony.CallStatus
+		for _, ev := range got {
+			statuses = append(statuses, ev.Status)
+			if ev.CallID != itoa(call.CallID) || ev.AgentID != itoa(agent.ID) || ev.Direction != telephony.DirectionOutbound || ev.To != "+14155550100" {
+				t.Errorf("event = %+v", ev)
+			}
+		}
+		mu.Unlock()
+		sort.Slice(statuses, func(i, j int) bool { return statuses[i] < statuses[j] }) // the handler runs events concurrently
+		want := []telephony.CallStatus{telephony.StatusCompleted, telephony.StatusInProgress, telephony.StatusRinging}
+		if len(statuses) != 3 || statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
+			t.Errorf("stringIDs=%v: statuses = %v; want %v", stringIDs, statuses, want)
+		}
+		for _, d := range srv.Deliveries() {
+			if d.Status != 200 || !d.Signed {
+				t.Errorf("delivery = %+v", d)
+			}
+		}
+	}
+}

@@ -162,3 +162,29 @@ func TestFindByEmailLeaderCancelled(t *testing.T) {
 	eq(t, "email", u.PrimaryEmail(), "agent1@example.com")
 	isErr(t, <-leaderErr, context.DeadlineExceeded)
 }
+
+// FuzzUserJSON: decoding a user never panics, and a decoded user survives
+// an encode/decode round trip.
+func FuzzUserJSON(f *testing.F) {
+	f.Add(`{"id":"5165402724715258","office_id":"6422934115149452","company_id":123,"emails":["a@b.c"],"admin_office_ids":["1",2],"state":"active"}`)
+	f.Add(`{"id":1,"is_available":true,"phone_numbers":["+14155551005"],"date_added":"2024-01-02T03:04:05"}`)
+	f.Add(`{"admin_office_ids":null,"id":""}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var u dialpad.User
+		if json.Unmarshal([]byte(in), &u) != nil {
+			return
+		}
+		out, err := json.Marshal(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back dialpad.User
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("decoding our own %s: %v", out, err)
+		}
+		a, _ := json.Marshal(back)
+		if string(a) != string(out) {
+			t.Fatalf("round trip changed %s into %s", out, a)
+		}
+	})
+}
