@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/switchboard-go/switchboard/dialpad"
+	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 func TestTelephonyCapabilities(t *testing.T) {
@@ -101,4 +103,42 @@ func TestTelephonyTransfer(t *testing.T) {
 	isErr(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetDepartment, ID: "sales"}), telephony.ErrInvalidRequest)
 	isErr(t, p.Transfer(t.Context(), id, telephony.UserByEmail("nobody@example.com")), telephony.ErrNotFound)
 	eq(t, "transfers after refused ones", len(srv.Transfers()), 6)
+}
+
+// harness adapts the simulator to the shared conformance suite.
+type harness struct {
+	t   *testing.T
+	c   *dialpad.Client
+	sim *dialpadtest.Server
+}
+
+func (h *harness) Client() *telephony.Client { return h.c.Telephony() }
+func (h *harness) UnauthorizedClient() *telephony.Client {
+	c, err := dialpad.New("intruder", telephony.WithBaseURL(h.sim.URL()))
+	ok(h.t, err)
+	return c.Telephony()
+}
+func (h *harness) SeedUsers(n int)                    { h.sim.SeedUsers(n) }
+func (h *harness) UsersPageSize() int                 { return dialpadtest.DefaultPageSize }
+func (h *harness) UsersPath() string                  { return "/api/v2/users" }
+func (h *harness) Requests(method, prefix string) int { return h.sim.Count(method, prefix) }
+func (h *harness) NativeClient() any                  { return new(*dialpad.Client) }
+func (h *harness) FailNext(status, n int, retry string) {
+	h.sim.InjectFault(dialpadtest.Fault{Status: status, Times: n, RetryAfter: retry})
+}
+func (h *harness) DialRequest() telephony.CallRequest {
+	u := h.sim.AddUser(dialpadtest.User{FirstName: "Dialer", Email: "dialer@example.com"})
+	return telephony.CallRequest{To: "+14155550199", AgentID: itoa(u.ID)}
+}
+func (h *harness) LiveCall() (string, telephony.Target) {
+	u := h.sim.AddUser(dialpadtest.User{FirstName: "Target", Email: "target@example.com"})
+	c := h.sim.AddCall(dialpadtest.Call{ExternalNumber: "+33612345678", InternalNumber: "+14155550100"})
+	return itoa(c.ID), telephony.UserTarget(itoa(u.ID))
+}
+
+func TestConformance(t *testing.T) {
+	telephonytest.RunConformance(t, func(t *testing.T) telephonytest.Harness {
+		c, sim := newTestClient(t)
+		return &harness{t: t, c: c, sim: sim}
+	})
 }

@@ -79,6 +79,26 @@ func (s *Server) Transfers() []Transfer {
 	return slices.Clone(s.transfers)
 }
 
+// AddCall stores a call directly (no request, no rate limit), as if it had
+// been placed or received, and returns it with its id. A zero Direction is
+// "inbound" and a zero State "connected"; the webhooks get its event.
+func (s *Server) AddCall(c Call) Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.Direction == "" {
+		c.Direction = "inbound"
+	}
+	if c.State == "" {
+		c.State = "connected"
+	}
+	cp := c
+	s.addCall(&cp)
+	if cp.State == "connected" && cp.Connected.IsZero() {
+		cp.Connected = cp.Started
+	}
+	return cp
+}
+
 // SetCallState moves a call to state (ringing, connected, hangup, missed,
 // voicemail, hold...) and sends the call event to the webhooks. Reaching
 // "connected" sets the connect time, "hangup" the end time.
