@@ -66,9 +66,9 @@ type WebhookHandler struct {
 	opts    WebhookOptions
 }
 
-// ErrNotCallEvent is what DecodeWebhook returns for a verified delivery that
-// is not a call event (sms.*, whatsapp.*, contacts...).
-var ErrNotCallEvent = errors.New("justcall: not a call event")
+// errNotCallEvent marks a verified delivery that is not a call event
+// (sms.*, whatsapp.*, contacts...): it is acknowledged and ignored.
+var errNotCallEvent = errors.New("justcall: not a call event")
 
 // NewWebhookHandler returns the handler for JustCall's v2.1 webhooks. Each
 // delivery is verified before anything else is parsed: HeaderSignature
@@ -140,7 +140,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := decodeEvent(env, r.Header.Get(HeaderRequestTimestamp))
-	if errors.Is(err, ErrNotCallEvent) {
+	if errors.Is(err, errNotCallEvent) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -296,7 +296,7 @@ var webhookStatuses = map[string]telephony.CallStatus{
 // when the call object carries no time.
 func decodeEvent(env *envelope, requestTS string) (telephony.CallEvent, error) {
 	if !isCallEvent(env.Type) {
-		return telephony.CallEvent{}, ErrNotCallEvent
+		return telephony.CallEvent{}, errNotCallEvent
 	}
 	var d callData
 	if len(env.Data) > 0 && string(env.Data) != "null" {
