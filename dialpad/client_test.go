@@ -74,11 +74,9 @@ func TestProviderErrorMessage(t *testing.T) {
 }
 
 // The company limit (20/s per API key) is enforced client-side and shared by
-// clients of the same key, so a simulator enforcing Dialpad's limit rarely
-// has to answer 429.
+// clients of the same key.
 func TestCompanyRateLimitShared(t *testing.T) {
 	c1, srv := newTestClient(t)
-	srv.SetRateLimit(dialpadtest.RateLimit{CompanyPerSecond: 20})
 	c2, err := dialpad.New(dialpadtest.APIKey, telephony.WithBaseURL(srv.URL()),
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
 	ok(t, err)
@@ -105,13 +103,10 @@ func TestCompanyRateLimitShared(t *testing.T) {
 	for err := range errs {
 		t.Errorf("unexpected error: %v", err)
 	}
-	extra := srv.Count("GET", "/api/v2/callrouters") - n
-	t.Logf("company limit: %d requests from 2 clients took %v; extra requests after 429 = %d", n, elapsed.Round(time.Millisecond), extra)
-	// 20 at once, then 20 per second: the 50th cannot start before 1.5 s.
-	if elapsed < 1200*time.Millisecond {
-		t.Errorf("50 requests took %v; the shared 20/s limiter should need about 1.5 s", elapsed)
-	}
-	if extra > n/10 {
-		t.Errorf("%d requests were refused with 429; the client limiter should prevent nearly all", extra)
+	t.Logf("company limit: %d requests from 2 clients sharing one API key took %v (20 at once, then 20/s: about 1.5 s)", n, elapsed.Round(time.Millisecond))
+	eq(t, "requests", srv.Count("GET", "/api/v2/callrouters"), n)
+	// A lower bound only: the limiter guarantees it, whatever the load.
+	if elapsed < 1400*time.Millisecond {
+		t.Errorf("50 requests took %v; the shared 20/s limiter should need at least 1.5 s", elapsed)
 	}
 }
