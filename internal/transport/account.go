@@ -119,8 +119,7 @@ type errWaitTooLong struct {
 
 // wait blocks until the gate is open, every counted window has room and
 // every smooth limiter grants a token. It fails at once, without sleeping,
-// when a wait exceeds maxWait (server-reported windows and the gate) or
-// what is left of ctx's deadline.
+// when a wait exceeds maxWait or what is left of ctx's deadline.
 func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -158,6 +157,10 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	}
 	if delay <= 0 {
 		return nil
+	}
+	if delay > maxWait {
+		cancelAll(rs, now)
+		return &errWaitTooLong{wait: delay}
 	}
 	if exceedsDeadline(ctx, delay) {
 		cancelAll(rs, now)

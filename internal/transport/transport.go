@@ -317,8 +317,9 @@ func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
 		var wait time.Duration
 		hasReset := false
 		if w.Reset != "" {
+			// Not clamped: the window really is spent until then. A wait
+			// longer than MaxRetryWait makes callers fail fast instead.
 			wait, hasReset = ParseReset(h.Get(w.Reset), now)
-			wait = ClampWait(wait, c.s.MaxRetryWait)
 		}
 		if !hasLimit && !hasRem && !hasReset {
 			continue

@@ -184,3 +184,30 @@ func TestKeyedLimiter(t *testing.T) {
 		t.Fatal("LRU did not evict u1")
 	}
 }
+
+// A window the provider reports spent for longer than MaxRetryWait makes
+// the next call fail at once, saying how long to wait, instead of waiting
+// only MaxRetryWait and drawing a 429.
+func TestSpentWindowBeyondMaxWaitFailsFast(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Limit", "30")
+		w.Header().Set("X-Remaining", "0")
+		w.Header().Set("X-Reset", "60")
+		_, _ = w.Write([]byte(`{}`))
+	})
+	defer srv.Close()
+	c := newTestClientCfg(t, srv.URL, func(cfg *Config) {
+		cfg.Windows = []Window{{Limit: 30, Period: time.Minute}}
+		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
+	}, telephony.WithMaxRetryWait(100*time.Millisecond))
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	var te *telephony.Error
+	if !errors.As(err, &te) || !errors.Is(err, telephony.ErrRateLimited) || te.RetryAfter < 59*time.Second ||
+		n.Load() != 1 || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("got %v after %v and %d requests", err, time.Since(start), n.Load())
+	}
+}
