@@ -52,6 +52,9 @@ func (r *Runner) TryGo(fn func(ctx context.Context)) bool {
 			ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		}
 		defer cancel()
+		// A panicking job must not take the whole server down; handlers
+		// count and log their own failures inside fn.
+		defer func() { _ = recover() }()
 		fn(ctx)
 	}()
 	return true

@@ -112,3 +112,15 @@ func TestRunnerCloseCancelsLateJobs(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestRunnerSurvivesPanic(t *testing.T) {
+	r := NewRunner(1, 0)
+	r.TryGo(func(context.Context) { panic("boom") })
+	r.Wait()
+	if !r.TryGo(func(context.Context) {}) {
+		t.Fatal("slot not released after a panic")
+	}
+	if err := r.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
