@@ -67,7 +67,7 @@ func (d driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephony
 // Users lists the account's agents with Users.List.
 func (d driver) Users(ctx context.Context) iter.Seq2[telephony.User, error] {
 	return func(yield func(telephony.User, error) bool) {
-		for u, err := range d.c.Users.List(ctx, nil) {
+		for u, err := range d.c.Users.List(ctx, &ListUsersOptions{PerPage: MaxUsersPerPage}) {
 			if err != nil {
 				yield(telephony.User{}, err)
 				return
