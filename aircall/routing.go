@@ -35,6 +35,10 @@ type RoutingOptions struct {
 	// Timeout bounds the routing of one call (RouteFunc, lookups,
 	// transfer). Zero means 30s.
 	Timeout time.Duration
+	// RouteTimeout bounds the RouteFunc alone, so that a slow rule still
+	// leaves time to transfer the call to the Fallback. Zero means half of
+	// Timeout.
+	RouteTimeout time.Duration
 	// DedupeTTL is how long a call id is remembered to drop redeliveries.
 	// Zero means 24h.
 	DedupeTTL time.Duration
@@ -102,6 +106,9 @@ func NewRoutingHandler(c *Client, route telephony.RouteFunc, opts RoutingOptions
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
+	if opts.RouteTimeout <= 0 || opts.RouteTimeout > opts.Timeout {
+		opts.RouteTimeout = opts.Timeout / 2
+	}
 	return &RoutingHandler{
 		c: c, route: route, opts: opts, log: logger(opts.Logger),
 		runner: webhook.NewRunner(opts.MaxInFlight, opts.Timeout),
@@ -160,7 +167,9 @@ func (h *RoutingHandler) process(ctx context.Context, in telephony.InboundCall, 
 			h.fail(ctx, in, fmt.Errorf("aircall routing: panic: %v", p))
 		}
 	}()
-	to, err := h.route(ctx, in)
+	rctx, cancel := context.WithTimeout(ctx, h.opts.RouteTimeout)
+	to, err := h.route(rctx, in)
+	cancel()
 	switch {
 	case err != nil && !h.opts.Fallback.IsZero():
 		if !errors.Is(err, telephony.ErrNoRoute) {

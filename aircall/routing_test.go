@@ -425,3 +425,18 @@ func TestRoutingFallback(t *testing.T) {
 		t.Errorf("transfers %+v, errors %v", tr, errs.all())
 	}
 }
+
+// A RouteFunc that stalls until its context ends still leaves time to
+// transfer the call to the fallback.
+func TestRoutingSlowRouteFuncFallsBack(t *testing.T) {
+	sim := newSim(t)
+	h, _ := routingSetup(t, sim, func(ctx context.Context, _ telephony.InboundCall) (telephony.Target, error) {
+		<-ctx.Done()
+		return telephony.Target{}, ctx.Err()
+	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: "12"}, Timeout: 2 * time.Second, RouteTimeout: 100 * time.Millisecond})
+	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
+	drain(t, h)
+	if tr := sim.Transfers(); len(tr) != 1 || tr[0].TeamID != 12 || tr[0].CallID != id {
+		t.Errorf("transfers %+v, stats %+v", tr, h.Stats())
+	}
+}
