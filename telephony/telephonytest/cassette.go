@@ -137,9 +137,34 @@ func (s scrubber) value(v any) any {
 			t[i] = s.value(t[i])
 		}
 	case string:
-		return s.text(t)
+		return s.urlValue(s.text(t))
 	}
 	return v
+}
+
+// urlValue scrubs the sensitive query parameters of a string that is a URL
+// (a callback_url carrying a token, say).
+func (s scrubber) urlValue(v string) string {
+	if !strings.Contains(v, "?") || !strings.Contains(v, "://") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.RawQuery == "" {
+		return v
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if sensitive(k) {
+			q[k] = []string{Redacted}
+			changed = true
+		}
+	}
+	if !changed {
+		return v
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Recorder is an http.RoundTripper that forwards requests to a real

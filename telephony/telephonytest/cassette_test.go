@@ -25,7 +25,7 @@ func TestRecordScrubReplay(t *testing.T) {
 	defer srv.Close()
 	rec := telephonytest.NewRecorder(srv.Client().Transport, "k-SECRETKEY")
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v2/callrouters?apikey=k-SECRETKEY&b=2&a=1",
-		strings.NewReader(`{"name":"r","secret":"router-secret-0123456789abcdef0123"}`))
+		strings.NewReader(`{"name":"r","secret":"router-secret-0123456789abcdef0123","callback_url":"https://crm.example.com/cb?sb_token=CALLBACKTOKEN&x=1"}`))
 	req.Header.Set("Authorization", "Bearer k-SECRETKEY")
 	resp, err := rec.Client().Do(req)
 	if err != nil {
@@ -41,7 +41,7 @@ func TestRecordScrubReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
-	for _, secret := range []string{"k-SECRETKEY", "router-secret", "session=abc", "Bearer"} {
+	for _, secret := range []string{"k-SECRETKEY", "router-secret", "session=abc", "Bearer", "CALLBACKTOKEN"} {
 		if strings.Contains(string(data), secret) {
 			t.Fatalf("cassette holds %q:\n%s", secret, data)
 		}
@@ -53,7 +53,7 @@ func TestRecordScrubReplay(t *testing.T) {
 	}
 	// Same request, other key order and a different (scrubbed) secret value.
 	req2, _ := http.NewRequest(http.MethodPost, "https://dialpad.com/api/v2/callrouters?a=1&b=2&apikey=k-SECRETKEY",
-		strings.NewReader(`{"secret":"another-secret-value-0123456789abcd","name":"r"}`))
+		strings.NewReader(`{"secret":"another-secret-value-0123456789abcd","name":"r","callback_url":"https://crm.example.com/cb?sb_token=OTHERTOKEN&x=1"}`))
 	resp2, err := rp.Client().Do(req2)
 	if err != nil {
 		t.Fatal(err)
