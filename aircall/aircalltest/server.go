@@ -16,7 +16,6 @@ package aircalltest
 import (
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-go/switchboard/internal/simfault"
 )
 
 // The credentials the simulator accepts; any others get Aircall's 401.
@@ -33,28 +34,11 @@ const (
 )
 
 // Fault makes the next matching requests fail. A faulted request counts as
-// received (Count) but a POST so faulted is not carried out.
-type Fault struct {
-	Method string // "" matches any method
-	Path   string // a path prefix; "" matches any path
-	// Status is answered with an Aircall-shaped error body. A 429 carries
-	// X-AircallApi-Remaining: 0 and a reset one second ahead unless
-	// RetryAfter is set.
-	Status     int
-	Times      int    // how many requests to fault; 0 means 1
-	RetryAfter string // sent as Retry-After when set
-	// Delay is slept before answering (the fault's Status, or the normal
-	// answer when Status is 0).
-	Delay time.Duration
-	// ResetAfterBody reads the whole request, then drops the connection
-	// without answering.
-	ResetAfterBody bool
-}
-
-type fault struct {
-	Fault
-	left int
-}
+// received (Count) but a POST so faulted is not carried out. A 429 carries
+// X-AircallApi-Remaining: 0 and a reset one second ahead unless RetryAfter
+// is set. A Delay is slept before answering (the fault's Status, or the
+// normal answer when Status is 0).
+type Fault = simfault.Fault
 
 type request struct{ method, path string }
 
@@ -73,7 +57,7 @@ type Server struct {
 	callOrder  []int64
 	transfers  []Transfer
 	started    []StartedCall
-	faults     []*fault
+	faults     simfault.Queue
 	requests   []request
 	nextID     int64
 	limit      int
@@ -108,15 +92,7 @@ func (s *Server) Close() {
 }
 
 // InjectFault queues a fault; faults apply in the order injected.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := f.Times
-	if n <= 0 {
-		n = 1
-	}
-	s.faults = append(s.faults, &fault{Fault: f, left: n})
-}
+func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with this method ("" for any) and path
 // prefix were received, faulted ones included.
@@ -158,7 +134,7 @@ func (s *Server) Throttled() int {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, request{r.Method, r.URL.Path})
-	f := s.takeFaultLocked(r)
+	f := s.faults.Take(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if f != nil && s.applyFault(w, r, f) {
 		return
@@ -173,40 +149,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.route(w, r)
 }
 
-func (s *Server) takeFaultLocked(r *http.Request) *fault {
-	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) {
-			f.left--
-			if f.left <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return f
-		}
-	}
-	return nil
-}
-
 // applyFault carries out f and reports whether the request is answered.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *fault) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
-		t.Stop()
-	}
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	simfault.Sleep(f.Delay, r, s.closing)
 	switch {
 	case f.ResetAfterBody:
-		_, _ = io.Copy(io.Discard, r.Body)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
+		simfault.Drop(w, r)
+		return true
 	case f.Status != 0:
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)

@@ -20,6 +20,7 @@ package dialpadtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/switchboard-go/switchboard/internal/simfault"
 )
 
 // APIKey is the only API key the simulator accepts, as
@@ -52,24 +55,12 @@ const (
 	maxBody         = 1 << 20
 )
 
-// Fault makes the next matching requests misbehave (InjectFault).
-type Fault struct {
-	// Method and Path select requests: Path is a prefix; "" matches any.
-	Method, Path string
-	// Status answers with this status and a Dialpad-shaped error body.
-	Status int
-	// Times is how many requests the fault applies to; 0 means once.
-	Times int
-	// RetryAfter is sent as the Retry-After header with Status.
-	RetryAfter string
-	// Delay sleeps first, like a slow server: the request is carried out
-	// after the delay (when there is no Status and no ResetAfterBody) even
-	// if the client has given up, unless the simulator is closing.
-	Delay time.Duration
-	// ResetAfterBody reads the whole request and drops the connection
-	// without answering.
-	ResetAfterBody bool
-}
+// Fault makes the next matching requests misbehave (InjectFault): Status
+// answers with a Dialpad-shaped error body; a Delay alone acts like a slow
+// server, carrying the request out after the delay even if the client has
+// given up (unless the simulator is closing); ResetAfterBody reads the whole
+// request and drops the connection without answering.
+type Fault = simfault.Fault
 
 // Request is one request the simulator received (see Requests).
 type Request struct {
@@ -119,7 +110,7 @@ type Server struct {
 	numbers     map[string]int64 // assigned number -> router id
 	nextNumber  int
 	contacts    map[string]int64 // caller number -> contact id
-	faults      []*faultState
+	faults      simfault.Queue
 	log         []Request
 	limits      RateLimit
 	company     *rate.Limiter
@@ -132,11 +123,6 @@ type Server struct {
 	skew        time.Duration
 
 	ev eventQueue
-}
-
-type faultState struct {
-	Fault
-	left int
 }
 
 // NewServer starts a simulator with Dialpad's per-endpoint limits (5 calls
@@ -178,15 +164,7 @@ func (s *Server) Close() {
 }
 
 // InjectFault queues f; faults are matched in the order they were injected.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := f.Times
-	if n <= 0 {
-		n = 1
-	}
-	s.faults = append(s.faults, &faultState{Fault: f, left: n})
-}
+func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with this method ("" = any) and path
 // prefix were received, faulted and refused ones included.
@@ -273,24 +251,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: q.Encode(), Body: body, Authorization: r.Header.Get("Authorization"),
 		APIKeyInURL: keyInURL, Time: time.Now()}
-	f := s.matchFault(r.Method, r.URL.Path)
+	f := s.faults.Take(r.Method, r.URL.Path)
 	rec.Faulted = f != nil
 	s.log = append(s.log, rec)
 	s.mu.Unlock()
 
 	if f != nil {
 		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-s.closing:
-				t.Stop()
-				hijackClose(w)
+			// A slow server keeps going when the client gives up.
+			if _, closed := simfault.Sleep(f.Delay, r.WithContext(context.WithoutCancel(r.Context())), s.closing); closed {
+				simfault.Drop(w, r)
 				return
 			}
 		}
 		if f.ResetAfterBody {
-			hijackClose(w)
+			simfault.Drop(w, r)
 			return
 		}
 		if f.Status != 0 {
@@ -318,33 +293,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.mux.ServeHTTP(w, r)
-}
-
-// matchFault returns the first live fault matching the request and uses it
-// up. Called with s.mu held.
-func (s *Server) matchFault(method, path string) *Fault {
-	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == method) && strings.HasPrefix(path, f.Path) {
-			f.left--
-			if f.left <= 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-			cp := f.Fault
-			return &cp
-		}
-	}
-	return nil
-}
-
-func hijackClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("dialpadtest: ResponseWriter cannot hijack")
-	}
-	conn, _, err := hj.Hijack()
-	if err == nil {
-		_ = conn.Close()
-	}
 }
 
 func authorized(r *http.Request) bool {

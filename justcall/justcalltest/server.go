@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-go/switchboard/internal/simfault"
 )
 
 // The credentials the simulator accepts; anything else gets JustCall's 401.
@@ -42,23 +44,9 @@ const (
 // Fault makes the next matching requests misbehave. A faulted request is
 // counted, but a faulted POST is not carried out (no call is placed),
 // except with a Delay alone, which serves the request normally afterwards
-// (a slow server) unless the client has gone.
-type Fault struct {
-	Method string // "" matches any method
-	Path   string // a path prefix; "" matches any path
-	// Status answers with this status and a JustCall-shaped error body.
-	Status int
-	// Times is how many requests the fault applies to; 0 means once.
-	Times int
-	// RetryAfter is sent as the Retry-After header when set. A 429 without
-	// it carries X-Rate-Limit-Burst-Remaining: 0 and a reset a second away.
-	RetryAfter string
-	// Delay sleeps before answering (or before serving normally).
-	Delay time.Duration
-	// ResetAfterBody reads the whole request body and then drops the
-	// connection without answering.
-	ResetAfterBody bool
-}
+// (a slow server) unless the client has gone. A 429 without RetryAfter
+// carries X-Rate-Limit-Burst-Remaining: 0 and a reset a second away.
+type Fault = simfault.Fault
 
 // Scenario is how a placed call unfolds, as reported to its callback_url.
 type Scenario string
@@ -109,11 +97,6 @@ type Delivery struct {
 	Err        string
 }
 
-type faultState struct {
-	Fault
-	left int
-}
-
 // Request is a request the simulator received.
 type Request struct {
 	Method string
@@ -137,7 +120,7 @@ type Server struct {
 	users       []User
 	numbers     map[string]int64 // number -> owner
 	calls       []*Call
-	faults      []*faultState
+	faults      simfault.Queue
 	requests    []Request
 	deliveries  []Delivery
 	scenarios   map[string]Scenario
@@ -251,15 +234,7 @@ func (s *Server) SetCallbackInterval(d time.Duration) {
 }
 
 // InjectFault queues a fault; faults apply in the order queued.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	left := f.Times
-	if left <= 0 {
-		left = 1
-	}
-	s.faults = append(s.faults, &faultState{Fault: f, left: left})
-}
+func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with method ("" for any) and a path
 // starting with pathPrefix were received, faulted ones included.
@@ -307,7 +282,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body})
-	f := s.takeFault(r)
+	f := s.faults.Take(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if f != nil && s.applyFault(w, r, f) {
 		return
@@ -330,43 +305,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) takeFault(r *http.Request) *Fault {
-	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) {
-			f.left--
-			if f.left <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			cp := f.Fault
-			return &cp
-		}
-	}
-	return nil
-}
-
 // applyFault plays f and reports whether the request was answered.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return true // the client gave up: nothing is done
-		case <-s.closing:
-			return true
-		}
+	if gone, closed := simfault.Sleep(f.Delay, r, s.closing); gone || closed {
+		return true // the client gave up: nothing is done
 	}
 	switch {
 	case f.ResetAfterBody:
-		_, _ = io.Copy(io.Discard, r.Body)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler) // drops the connection without hijacking
+		simfault.Drop(w, r)
+		return true
 	case f.Status != 0:
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
