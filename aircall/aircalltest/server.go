@@ -40,8 +40,6 @@ const (
 // normal answer when Status is 0).
 type Fault = simfault.Fault
 
-type request struct{ method, path string }
-
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {
 	ts      *httptest.Server
@@ -58,7 +56,7 @@ type Server struct {
 	transfers  []Transfer
 	started    []StartedCall
 	faults     simfault.Queue
-	requests   []request
+	counter    simfault.Counter
 	nextID     int64
 	limit      int
 	window     time.Duration
@@ -96,17 +94,7 @@ func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with this method ("" for any) and path
 // prefix were received, faulted ones included.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if (method == "" || r.method == method) && strings.HasPrefix(r.path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.counter.Count(method, pathPrefix) }
 
 // SetRateLimit makes the simulator enforce limit requests per window for the
 // company, as Aircall does: every answer carries X-AircallApi-Limit (scaled
@@ -133,7 +121,7 @@ func (s *Server) Throttled() int {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	s.requests = append(s.requests, request{r.Method, r.URL.Path})
+	s.counter.Add(r.Method, r.URL.Path)
 	f := s.faults.Take(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if f != nil && s.applyFault(w, r, f) {

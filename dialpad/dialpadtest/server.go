@@ -111,6 +111,7 @@ type Server struct {
 	nextNumber  int
 	contacts    map[string]int64 // caller number -> contact id
 	faults      simfault.Queue
+	counter     simfault.Counter
 	log         []Request
 	limits      RateLimit
 	company     *rate.Limiter
@@ -168,17 +169,7 @@ func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with this method ("" = any) and path
 // prefix were received, faulted and refused ones included.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.log {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.counter.Count(method, pathPrefix) }
 
 // Requests returns every request received so far, oldest first.
 func (s *Server) Requests() []Request {
@@ -254,6 +245,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.faults.Take(r.Method, r.URL.Path)
 	rec.Faulted = f != nil
 	s.log = append(s.log, rec)
+	s.counter.Add(r.Method, r.URL.Path)
 	s.mu.Unlock()
 
 	if f != nil {

@@ -101,3 +101,31 @@ func Sleep(d time.Duration, r *http.Request, closing <-chan struct{}) (clientGon
 		return false, true
 	}
 }
+
+// Counter tallies the requests a simulator received, by method and path.
+// The zero value is ready; it is safe for concurrent use.
+type Counter struct {
+	mu   sync.Mutex
+	seen []struct{ method, path string }
+}
+
+// Add records one request.
+func (c *Counter) Add(method, path string) {
+	c.mu.Lock()
+	c.seen = append(c.seen, struct{ method, path string }{method, path})
+	c.mu.Unlock()
+}
+
+// Count returns how many requests with this method ("" for any) and a path
+// starting with pathPrefix were recorded.
+func (c *Counter) Count(method, pathPrefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range c.seen {
+		if (method == "" || r.method == method) && strings.HasPrefix(r.path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}

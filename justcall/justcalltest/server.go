@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,6 +120,7 @@ type Server struct {
 	numbers     map[string]int64 // number -> owner
 	calls       []*Call
 	faults      simfault.Queue
+	counter     simfault.Counter
 	requests    []Request
 	deliveries  []Delivery
 	scenarios   map[string]Scenario
@@ -238,17 +238,7 @@ func (s *Server) InjectFault(f Fault) { s.faults.Inject(f) }
 
 // Count returns how many requests with method ("" for any) and a path
 // starting with pathPrefix were received, faulted ones included.
-func (s *Server) Count(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) Count(method, pathPrefix string) int { return s.counter.Count(method, pathPrefix) }
 
 // Requests returns the requests received, oldest first.
 func (s *Server) Requests() []Request {
@@ -282,6 +272,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body})
+	s.counter.Add(r.Method, r.URL.Path)
 	f := s.faults.Take(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if f != nil && s.applyFault(w, r, f) {
