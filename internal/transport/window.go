@@ -19,7 +19,9 @@ type windowState struct {
 	tracked   bool
 	remaining int
 	resetAt   time.Time
-	confirmed bool // resetAt comes from (or is aligned to) the provider's headers
+	confirmed bool          // resetAt comes from (or is aligned to) the provider's headers
+	lastReset time.Time     // the latest reset the provider reported
+	observed  time.Duration // the provider's window length, once seen
 }
 
 // roll starts a new window when the current one has ended.
@@ -31,9 +33,13 @@ func (w *windowState) roll(now time.Time) {
 	if now.Before(w.resetAt) {
 		return
 	}
-	if w.period > 0 {
-		n := now.Sub(w.resetAt)/w.period + 1
-		w.resetAt = w.resetAt.Add(n * w.period)
+	period := w.period
+	if w.observed > 0 {
+		period = w.observed
+	}
+	if period > 0 {
+		n := now.Sub(w.resetAt)/period + 1
+		w.resetAt = w.resetAt.Add(n * period)
 	} else {
 		w.resetAt = now
 	}
@@ -82,12 +88,13 @@ func (a *Account) limiters() []*rate.Limiter {
 }
 
 // report applies one window's rate-limit headers. The provider is
-// authoritative: its reset time replaces ours, and its remaining count
-// lowers ours (it also counts other processes using the account; ours also
-// counts requests still in flight, so the lower of the two is kept within
-// a window). A reset well before ours is a late answer from an earlier
-// window and is ignored. A zero limit is ignored too: it would block every
-// caller forever.
+// authoritative: its resets move forward window by window, so a reset later
+// than any seen before starts a new window (and tells the window's real
+// length), the same reset again refines the current one, and an earlier one
+// is a late answer from a past window and is ignored. Within one window the
+// lower of our count and the provider's is kept: the provider also counts
+// other processes using the account, ours also counts requests still in
+// flight. A zero limit is ignored: it would block every caller forever.
 func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem bool, reset time.Time, hasReset bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -105,26 +112,39 @@ func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem 
 	if !w.tracked {
 		return
 	}
-	half := w.period / 2
-	switch {
-	case !hasReset:
-		if hasRem && remaining < w.remaining {
-			w.remaining = remaining
-		}
-	case !w.confirmed || reset.After(w.resetAt.Add(half)):
-		// Our window was a guess, or the provider's has moved on: take its
-		// reset. Requests we already counted may be in flight, so keep the
-		// lower count.
-		w.resetAt, w.confirmed = reset, true
-		if hasRem && remaining < w.remaining {
-			w.remaining = remaining
-		}
-	case reset.Before(w.resetAt.Add(-half)):
-		// a late answer from an earlier window
-	default:
-		w.resetAt = reset
+	lower := func() {
 		if hasRem && remaining < w.remaining {
 			w.remaining = remaining
 		}
 	}
+	if !hasReset {
+		lower()
+		return
+	}
+	// Reset headers in whole seconds jitter by up to a second.
+	tol := min(time.Second, w.period/2)
+	switch {
+	case w.lastReset.IsZero() || reset.After(w.lastReset.Add(tol)):
+		if !w.lastReset.IsZero() {
+			w.observed = reset.Sub(w.lastReset)
+		}
+		sameLocal := !w.confirmed || absDuration(w.resetAt.Sub(reset)) <= tol
+		w.lastReset, w.resetAt, w.confirmed = reset, reset, true
+		if sameLocal {
+			lower() // our count already holds requests in flight in this window
+		} else if hasRem {
+			w.remaining = remaining
+		}
+	case reset.Before(w.lastReset.Add(-tol)):
+		// a late answer from a past window
+	default:
+		lower()
+	}
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
