@@ -145,7 +145,7 @@ func benchClient(b *testing.B, srv *httptest.Server) (*justcall.Client, *http.Cl
 // next_page_link ends the listing after one request).
 func BenchmarkUsersPage(b *testing.B) {
 	srv := fixedServer(b)
-	b.Run("library", func(b *testing.B) {
+	b.Run("impl=library", func(b *testing.B) {
 		c, _ := benchClient(b, srv)
 		opts := &justcall.ListUsersOptions{PerPage: 100}
 		b.ReportAllocs()
@@ -164,7 +164,7 @@ func BenchmarkUsersPage(b *testing.B) {
 			}
 		}
 	})
-	b.Run("bare", func(b *testing.B) {
+	b.Run("impl=bare", func(b *testing.B) {
 		hc := newHTTPClient(4)
 		b.Cleanup(func() { closeIdle(hc) })
 		b.ReportAllocs()
@@ -194,7 +194,7 @@ func BenchmarkUsersPage(b *testing.B) {
 // BenchmarkMakeCall places one click-to-call call.
 func BenchmarkMakeCall(b *testing.B) {
 	srv := fixedServer(b)
-	b.Run("library", func(b *testing.B) {
+	b.Run("impl=library", func(b *testing.B) {
 		c, _ := benchClient(b, srv)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -204,7 +204,7 @@ func BenchmarkMakeCall(b *testing.B) {
 			}
 		}
 	})
-	b.Run("bare", func(b *testing.B) {
+	b.Run("impl=bare", func(b *testing.B) {
 		hc := newHTTPClient(4)
 		b.Cleanup(func() { closeIdle(hc) })
 		b.ReportAllocs()
