@@ -3,7 +3,11 @@ package jsonx
 import (
 	"encoding/json"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestInt64(t *testing.T) {
 	var v struct {
