@@ -36,13 +36,15 @@ type attempt struct {
 	nextWait   time.Duration
 	retryAfter time.Duration
 	noBudget   bool
+	debug      bool // the logger wants debug records
 	// pastDeadline: retrying would have meant waiting past ctx's deadline.
 	pastDeadline bool
 }
 
 func (a *attempt) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		WroteHeaders: func() { a.wrote.Store(true) },
+		// Called once the request was written, or failed part-way: either
+		// way the provider may have it.
 		WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote.Store(true) },
 		ConnectDone: func(_, _ string, err error) {
 			if err != nil {
@@ -61,26 +63,43 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 // connection could not be made and nothing was written.
 func (a *attempt) notSent() bool { return a.dialFailed.Load() && !a.wrote.Load() }
 
-func (a *attempt) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
+type attemptKey struct{}
+
+func attemptFrom(ctx context.Context) *attempt { return ctx.Value(attemptKey{}).(*attempt) }
+
+// The retryablehttp hooks, shared by every operation of a Client: each finds
+// its operation's attempt in the request context.
+
+func beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
+	a := attemptFrom(req.Context())
 	a.attempts = i + 1
 	a.wrote.Store(false)
 	a.dialFailed.Store(false)
 }
 
-func (a *attempt) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
-	return a.nextWait
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	return attemptFrom(ctx).checkRetry(ctx, resp, err)
 }
 
-// prepareRetry waits for the account's gate and limiter before each retry,
-// exactly as before the first attempt.
-func (a *attempt) prepareRetry(req *http.Request) error {
-	return a.c.account.wait(req.Context(), a.c.s.MaxRetryWait)
+// noBackoff leaves the wait to prepareRetry: Backoff cannot see the
+// request context when no response arrived.
+func noBackoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return 0 }
+
+// prepareRetry sleeps the wait checkRetry chose, then waits for the
+// account's gate and limiter, exactly as before the first attempt.
+func prepareRetry(req *http.Request) error {
+	ctx := req.Context()
+	a := attemptFrom(ctx)
+	if err := sleep(ctx, a.nextWait); err != nil {
+		return err
+	}
+	return a.c.account.wait(ctx, a.c.s.MaxRetryWait)
 }
 
 // errorHandler keeps retryablehttp's "giving up after N attempts" away from
 // users: a transport failure is returned as is, a final response is passed
 // through for fail to turn into a typed error.
-func (a *attempt) errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
+func errorHandler(resp *http.Response, err error, _ int) (*http.Response, error) {
 	if err != nil {
 		if resp != nil {
 			drain(resp.Body)
@@ -98,7 +117,9 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	now := time.Now()
 	if err != nil {
 		a.lastErr = err
-		a.log("attempt failed", slogErr(err))
+		if a.debug {
+			a.log("attempt failed", slogErr(err))
+		}
 		if ctx.Err() != nil {
 			return false, err
 		}
@@ -116,7 +137,9 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	}
 	a.status = resp.StatusCode
 	exhausted, found := a.c.observe(resp.Header)
-	a.log("attempt answered", "status", resp.StatusCode)
+	if a.debug {
+		a.log("attempt answered", "status", resp.StatusCode)
+	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		wait, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
@@ -168,7 +191,9 @@ func (a *attempt) retry(ctx context.Context, cost int, wait time.Duration, err e
 		return false, err
 	}
 	a.nextWait = wait
-	a.log("retrying", "wait", wait)
+	if a.debug {
+		a.log("retrying", "wait", wait)
+	}
 	return true, nil
 }
 
@@ -177,9 +202,6 @@ func (a *attempt) jitter() time.Duration {
 }
 
 func (a *attempt) log(msg string, args ...any) {
-	if !a.c.log.Enabled(context.Background(), -4) {
-		return
-	}
 	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.op, "attempt", a.attempts}, args...)...)
 }
 

@@ -118,3 +118,27 @@ func TestGoodputUnderRateLimit(t *testing.T) {
 		return resp.Body.Close()
 	})
 }
+
+// A provider whose window is shorter than the documented one (one second
+// instead of a minute here): the client follows the provider's resets and
+// learns the real window length instead of waiting out its own minute.
+func TestFollowsProviderWindowLength(t *testing.T) {
+	const n, m = 5, 20
+	ws := newWindowServer(n)
+	defer ws.Close()
+	c := newTestClientCfg(t, ws.URL, func(cfg *Config) {
+		cfg.Windows = []Window{{Limit: n, Period: time.Minute}}
+		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
+	})
+	start := time.Now()
+	for range m {
+		if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/users"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	t.Logf("provider window 1s, documented 1min: %d sequential requests at %d/window took %v with %d 429s", m, n, took.Round(10*time.Millisecond), ws.throttled.Load())
+	if took > time.Duration(m/n+1)*time.Second+time.Second || ws.throttled.Load() != 0 {
+		t.Fatalf("took %v with %d 429s", took, ws.throttled.Load())
+	}
+}

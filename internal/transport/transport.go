@@ -56,8 +56,11 @@ type Config struct {
 type Client struct {
 	provider     string
 	base         *url.URL
+	baseURL      string      // base.String(), built once
+	headers      http.Header // sent with every request (cloned: one allocation)
+	jsonHeaders  http.Header // headers plus Content-Type, for requests with a body
+	retry        *retryablehttp.Client
 	http         *http.Client
-	authorize    func(http.Header)
 	account      *Account
 	rateHeaders  []HeaderWindow
 	requestIDs   []string
@@ -117,11 +120,30 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(discard{})
 	}
-	return &Client{
-		provider: cfg.Provider, base: base, http: hc, authorize: cfg.Authorize,
+	c := &Client{
+		provider: cfg.Provider, base: base, baseURL: base.String(), http: hc,
 		account: acct, rateHeaders: cfg.RateHeaders, requestIDs: ids,
 		errorMessage: msg, s: s, log: log,
-	}, nil
+	}
+	c.headers = http.Header{"Accept": {"application/json"}}
+	if s.UserAgent != "" {
+		c.headers.Set("User-Agent", s.UserAgent)
+	}
+	cfg.Authorize(c.headers)
+	c.jsonHeaders = c.headers.Clone()
+	c.jsonHeaders.Set("Content-Type", "application/json")
+	// One retryablehttp client serves every operation; its hooks find the
+	// operation's state in the request context.
+	c.retry = &retryablehttp.Client{
+		HTTPClient:     hc,
+		RetryMax:       s.MaxAttempts - 1,
+		RequestLogHook: beforeAttempt,
+		CheckRetry:     checkRetry,
+		Backoff:        noBackoff,
+		PrepareRetry:   prepareRetry,
+		ErrorHandler:   errorHandler,
+	}
+	return c, nil
 }
 
 // Provider returns the provider name.
@@ -134,7 +156,7 @@ func (c *Client) Account() *Account { return c.account }
 func (c *Client) Settings() telephony.Settings { return c.s }
 
 // BaseURL returns the base URL requests go to.
-func (c *Client) BaseURL() string { return c.base.String() }
+func (c *Client) BaseURL() string { return c.baseURL }
 
 // Request is one logical API operation.
 type Request struct {
@@ -181,8 +203,8 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: "encoding request body: " + err.Error()}
 		}
 	}
-	a := &attempt{c: c, op: op, idempotent: req.Idempotent || idempotentMethod(req.Method)}
-	ctx = httptrace.WithClientTrace(ctx, a.trace())
+	a := &attempt{c: c, op: op, idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
+	ctx = httptrace.WithClientTrace(context.WithValue(ctx, attemptKey{}, a), a.trace())
 
 	if err := c.account.wait(ctx, c.s.MaxRetryWait); err != nil {
 		return nil, a.fail(ctx, nil, err)
@@ -195,25 +217,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
 	}
-	h := rreq.Header
-	c.authorize(h)
-	h.Set("Accept", "application/json")
 	if body != nil {
-		h.Set("Content-Type", "application/json")
+		rreq.Header = c.jsonHeaders.Clone()
+	} else {
+		rreq.Header = c.headers.Clone()
 	}
-	if c.s.UserAgent != "" {
-		h.Set("User-Agent", c.s.UserAgent)
-	}
-	rc := &retryablehttp.Client{
-		HTTPClient:     c.http,
-		RetryMax:       c.s.MaxAttempts - 1,
-		RequestLogHook: a.beforeAttempt,
-		CheckRetry:     a.checkRetry,
-		Backoff:        a.backoff,
-		PrepareRetry:   a.prepareRetry,
-		ErrorHandler:   a.errorHandler,
-	}
-	resp, err := rc.Do(rreq)
+	resp, err := c.retry.Do(rreq)
 	if err != nil {
 		return nil, a.fail(ctx, nil, err)
 	}
@@ -274,7 +283,7 @@ func (c *Client) url(req *Request) (string, error) {
 	if !strings.HasPrefix(req.Path, "/") {
 		return "", fmt.Errorf("path %q must start with /", req.Path)
 	}
-	s := c.base.String() + req.Path
+	s := c.baseURL + req.Path
 	if len(req.Query) > 0 {
 		s += "?" + req.Query.Encode()
 	}

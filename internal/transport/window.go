@@ -121,8 +121,9 @@ func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem 
 		lower()
 		return
 	}
-	// Reset headers in whole seconds jitter by up to a second.
-	tol := min(time.Second, w.period/2)
+	// A reset sent as "seconds from now" jitters by the rounding; one sent
+	// as a Unix time (JustCall, Aircall) repeats exactly within a window.
+	tol := min(500*time.Millisecond, w.period/4)
 	switch {
 	case w.lastReset.IsZero() || reset.After(w.lastReset.Add(tol)):
 		if !w.lastReset.IsZero() {
