@@ -22,8 +22,8 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		if s == "" {
@@ -55,8 +55,8 @@ func (s *String) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || string(b) == "null":
 		*s = ""
 	case b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+		v, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*s = String(v)
@@ -88,4 +88,25 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("want a boolean or Yes/No, got %.20s", b)
 	}
 	return nil
+}
+
+// unquote decodes a JSON string literal. Ids rarely hold an escape or a
+// non-ASCII byte, so plain ASCII is sliced out directly; anything else goes
+// through encoding/json (escapes, UTF-8 validation).
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && b[len(b)-1] == '"' {
+		plain := true
+		for _, c := range b[1 : len(b)-1] {
+			if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(b[1 : len(b)-1]), nil
+		}
+	}
+	var v string
+	err := json.Unmarshal(b, &v)
+	return v, err
 }

@@ -44,3 +44,31 @@ func TestStringAndBool(t *testing.T) {
 		t.Fatal("bad bool accepted")
 	}
 }
+
+func TestEscapedStrings(t *testing.T) {
+	var v struct{ S String }
+	if err := json.Unmarshal([]byte(`{"S":"a\"b\u00e9\n"}`), &v); err != nil || v.S != "a\"b\u00e9\n" {
+		t.Fatalf("%q %v", v.S, err)
+	}
+	var n struct{ N Int64 }
+	if err := json.Unmarshal([]byte(`{"N":"\u0034\u0032"}`), &n); err != nil || n.N != 42 {
+		t.Fatalf("%d %v", n.N, err)
+	}
+}
+
+func FuzzString(f *testing.F) {
+	for _, s := range []string{`"call_8f3a2b1c"`, `"a\"b"`, `42`, `null`, `"\u00e9"`, `"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var got String
+		var want any
+		errGot := got.UnmarshalJSON([]byte(in))
+		if json.Unmarshal([]byte(in), &want) != nil {
+			return
+		}
+		if w, ok := want.(string); ok && (errGot != nil || string(got) != w) {
+			t.Fatalf("%q: got %q, %v; encoding/json says %q", in, got, errGot, w)
+		}
+	})
+}
