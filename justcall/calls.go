@@ -1,10 +1,14 @@
 package justcall
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/transport"
@@ -162,4 +166,193 @@ func withCallbackToken(raw, token string) (string, error) {
 	q.Set(CallbackTokenParam, token)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// CallDetails is one call as GET /v2.1/calls/{id} returns it: the v2.1
+// call object (developer.justcall.io "JustCall Call Object"), the same
+// object a call webhook carries in data.
+//
+// What is verified: the route and the field names below, which JustCall's
+// call object, its official MCP server's GetCallDto ({id, fetch_queue_data,
+// fetch_ai_data}) and several independent clients agree on; call_info
+// holds direction ("Incoming"/"Outgoing") and type ("Answered", "Missed",
+// ...), call_duration holds total_duration in seconds. What is not: the
+// envelope. Clients read {"status": "success", "data": {...}}, so Get
+// decodes that, and also accepts data as a one-element array or the object
+// at the top level. Every field is decoded leniently (numbers or numeric
+// strings, missing fields left zero); Raw keeps the whole object for the
+// rest (queue data, AI data, recordings, tags).
+type CallDetails struct {
+	// ID is JustCall's call id, as written (a number in v2.1, such as
+	// 178632100). CallSID is the call's SID, when present.
+	ID      string
+	CallSID string
+	// ContactNumber is the customer's number; JustCallNumber is the
+	// account's line. JustCall writes them as it stored them, not always
+	// in E.164.
+	ContactNumber  string
+	ContactName    string
+	JustCallNumber string
+	AgentID        int64
+	AgentName      string
+	AgentEmail     string
+	// CallDate (yyyy-mm-dd) and CallTime (hh:mm:ss) are in UTC according
+	// to the clients we read (unverified); CallUserDate and CallUserTime
+	// are in the account's time zone.
+	CallDate     string
+	CallTime     string
+	CallUserDate string
+	CallUserTime string
+	// Direction is call_info.direction ("Incoming" or "Outgoing"), or the
+	// top-level direction when call_info has none. Type is call_info.type
+	// ("Answered", "Missed", "Unanswered", "Voicemail", ...).
+	Direction   string
+	Type        string
+	Disposition string
+	Notes       string
+	Recording   string
+	// Duration is call_duration.total_duration (or a top-level duration),
+	// in seconds.
+	Duration int64
+	// Raw is the call object exactly as JustCall sent it.
+	Raw json.RawMessage
+}
+
+type wireCallDetails struct {
+	ID             jsonx.String `json:"id"`
+	CallSID        jsonx.String `json:"call_sid"`
+	ContactNumber  jsonx.String `json:"contact_number"`
+	ContactName    jsonx.String `json:"contact_name"`
+	JustCallNumber jsonx.String `json:"justcall_number"`
+	AgentID        jsonx.Int64  `json:"agent_id"`
+	AgentName      jsonx.String `json:"agent_name"`
+	AgentEmail     jsonx.String `json:"agent_email"`
+	CallDate       jsonx.String `json:"call_date"`
+	CallTime       jsonx.String `json:"call_time"`
+	CallUserDate   jsonx.String `json:"call_user_date"`
+	CallUserTime   jsonx.String `json:"call_user_time"`
+	Direction      jsonx.String `json:"direction"`
+	Duration       jsonx.String `json:"duration"` // seconds, when a number
+	// Kept raw and decoded apart, so that an unexpected shape in one of
+	// them does not cost the whole call.
+	CallInfo     json.RawMessage `json:"call_info"`
+	CallDuration json.RawMessage `json:"call_duration"`
+}
+
+type wireCallInfo struct {
+	Direction   jsonx.String `json:"direction"`
+	Type        jsonx.String `json:"type"`
+	Disposition jsonx.String `json:"disposition"`
+	Notes       jsonx.String `json:"notes"`
+	Recording   jsonx.String `json:"recording"`
+}
+
+type wireCallDuration struct {
+	TotalDuration jsonx.Int64 `json:"total_duration"`
+}
+
+const routeGetCall = "/v2.1/calls/{id}"
+
+// maxCallIDLen bounds a call id; JustCall's are numbers of a few digits.
+const maxCallIDLen = 64
+
+// Get reads one call: GET /v2.1/calls/{id} (reference call_get_v21). id is
+// JustCall's call id as a webhook's data.id carries it (CallEvent.CallID),
+// or as Make returned it; it must be letters, digits, '_' or '-', which
+// every JustCall id is, and anything else is refused with
+// telephony.ErrInvalidRequest before sending.
+//
+// Get exists because JustCall's v2.1 webhook signature does not cover the
+// body's data (see NewWebhookHandler): a verified delivery proves that
+// JustCall sent some event of that type, not what the call looks like.
+// Re-read the call by id with Get, and act on what Get returns rather than
+// on the webhook's data.
+//
+// An unknown id maps to telephony.ErrNotFound. Get is a read: the transport
+// retries it after 5xx answers and timeouts. A 2xx answer without a call
+// object (or one without an id) is telephony.ErrBadResponse.
+func (s *CallsService) Get(ctx context.Context, id string) (*CallDetails, error) {
+	if err := validCallID(id); err != nil {
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, "Calls.Get", "call id: %v", err)
+	}
+	var raw json.RawMessage
+	resp, err := s.c.t.Do(ctx, &transport.Request{
+		Method: http.MethodGet, Path: "/v2.1/calls/" + id, Route: routeGetCall, Out: &raw,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d, ok := decodeCallDetails(raw)
+	if !ok {
+		return nil, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderJustCall,
+			Op: http.MethodGet + " " + routeGetCall, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
+			Attempts: resp.Attempts, Message: "JustCall answered without a call object carrying an id"}
+	}
+	return d, nil
+}
+
+func validCallID(id string) error {
+	if id == "" {
+		return errors.New("empty")
+	}
+	if len(id) > maxCallIDLen {
+		return fmt.Errorf("longer than %d characters", maxCallIDLen)
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r == '-') {
+			return fmt.Errorf("%q has a character other than letters, digits, '_' and '-'", id)
+		}
+	}
+	return nil
+}
+
+// decodeCallDetails finds the call object in body ({"data": {...}},
+// {"data": [{...}]} or the object itself) and decodes it. It reports false
+// when there is no object with an id.
+func decodeCallDetails(body []byte) (*CallDetails, bool) {
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return nil, false
+	}
+	obj := bytes.TrimSpace(env.Data)
+	switch {
+	case len(obj) > 0 && obj[0] == '[':
+		var list []json.RawMessage
+		if json.Unmarshal(obj, &list) != nil || len(list) != 1 {
+			return nil, false
+		}
+		obj = bytes.TrimSpace(list[0])
+	case len(obj) == 0 || string(obj) == "null":
+		obj = bytes.TrimSpace(body)
+	}
+	if len(obj) == 0 || obj[0] != '{' {
+		return nil, false
+	}
+	var w wireCallDetails
+	if json.Unmarshal(obj, &w) != nil || w.ID == "" {
+		return nil, false
+	}
+	var info wireCallInfo
+	_ = json.Unmarshal(w.CallInfo, &info) // absent or another shape: left zero
+	var dur wireCallDuration
+	_ = json.Unmarshal(w.CallDuration, &dur)
+	d := &CallDetails{
+		ID: string(w.ID), CallSID: string(w.CallSID),
+		ContactNumber: string(w.ContactNumber), ContactName: string(w.ContactName),
+		JustCallNumber: string(w.JustCallNumber),
+		AgentID:        int64(w.AgentID), AgentName: string(w.AgentName), AgentEmail: string(w.AgentEmail),
+		CallDate: string(w.CallDate), CallTime: string(w.CallTime),
+		CallUserDate: string(w.CallUserDate), CallUserTime: string(w.CallUserTime),
+		Direction: firstNonEmpty(string(info.Direction), string(w.Direction)),
+		Type:      string(info.Type), Disposition: string(info.Disposition),
+		Notes: string(info.Notes), Recording: string(info.Recording),
+		Duration: int64(dur.TotalDuration),
+		Raw:      append(json.RawMessage(nil), obj...),
+	}
+	if d.Duration == 0 {
+		d.Duration, _ = strconv.ParseInt(string(w.Duration), 10, 64) // "00:01:23" and the like: left zero
+	}
+	return d, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 
@@ -150,4 +151,55 @@ func ExampleClient_Telephony() {
 	// Output:
 	// justcall call_00000001 ringing
 	// true
+}
+
+// JustCall's webhook signature does not cover data, so a handler re-reads
+// the call by id with Calls.Get and acts on that, not on the delivery.
+func ExampleCallsService_Get() {
+	sim := justcalltest.NewServer()
+	defer sim.Close()
+	sim.SeedUsers(1)
+	c, err := justcall.New(justcalltest.APIKey, justcalltest.APISecret, telephony.WithBaseURL(sim.URL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A call that completes (its status callbacks go to a no-op receiver).
+	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer sink.Close()
+	placed, err := c.Calls.Make(context.Background(), justcall.MakeCallRequest{
+		From: "+14155550001", To: "+14155559876", CallbackURL: sink.URL,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sim.Flush()
+
+	type result struct {
+		call *justcall.CallDetails
+		err  error
+	}
+	done := make(chan result, 1)
+	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, func(ctx context.Context, ev telephony.CallEvent) error {
+		call, err := c.Calls.Get(ctx, ev.CallID) // the webhook's data is only a hint
+		done <- result{call, err}
+		return err
+	}, justcall.WebhookOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	// A correctly signed delivery whose data claims an hour-long call.
+	if _, err := sim.SendWebhook(srv.URL, "call.completed", map[string]any{
+		"id": placed.CallID, "call_duration": map[string]any{"total_duration": 3600},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		log.Fatal(r.err)
+	}
+	fmt.Println(r.call.ID, r.call.Direction, r.call.Type, r.call.Duration, "seconds")
+	// Output: call_00000001 Outgoing Answered 42 seconds
 }

@@ -3,6 +3,7 @@ package justcall
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -59,4 +60,44 @@ func FuzzVerifyWebhook(f *testing.F) {
 			_, _ = decodeEvent(&env2, ts)
 		}
 	})
+}
+
+// FuzzDecodeCallDetails: the GET /v2.1/calls/{id} decoder never panics,
+// and what it accepts has an id.
+func FuzzDecodeCallDetails(f *testing.F) {
+	f.Add([]byte(`{"status":"success","data":{"id":178632100,"contact_number":"1681381XXXX","call_date":"2024-01-18","call_time":"14:34:13","call_info":{"direction":"Incoming","type":"answered"},"call_duration":{"total_duration":63}}}`))
+	f.Add([]byte(`{"status":"success","data":[{"id":"178632100","agent_id":"42","duration":"17"}]}`))
+	f.Add([]byte(`{"id":1,"call_info":"n/a","call_duration":[]}`))
+	f.Add([]byte(`{"status":"success","data":null}`))
+	f.Add([]byte(`{"status":"success","data":[]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		d, ok := decodeCallDetails(body)
+		if ok && d.ID == "" {
+			t.Fatal("accepted a call without id")
+		}
+	})
+}
+
+// TestDecodeCallDetailsEnvelopes: the envelopes Get accepts, since the
+// exact one is not documented.
+func TestDecodeCallDetailsEnvelopes(t *testing.T) {
+	for body, want := range map[string]CallDetails{
+		`{"status":"success","data":{"id":178632100,"agent_id":"42","call_info":{"direction":"Incoming","type":"Missed"},"call_duration":{"total_duration":"63"}}}`: {ID: "178632100", AgentID: 42, Direction: "Incoming", Type: "Missed", Duration: 63},
+		`{"data":[{"id":"7","direction":"Outgoing","duration":12}]}`:            {ID: "7", Direction: "Outgoing", Duration: 12},
+		`{"id":9,"call_info":"odd","call_duration":null,"duration":"00:00:12"}`: {ID: "9"},
+	} {
+		d, ok := decodeCallDetails([]byte(body))
+		if !ok {
+			t.Fatalf("%s: refused", body)
+		}
+		d.Raw = nil
+		if !reflect.DeepEqual(*d, want) {
+			t.Errorf("%s:\n got  %+v\n want %+v", body, *d, want)
+		}
+	}
+	for _, body := range []string{`{"status":"success","data":{}}`, `{"data":[{"id":1},{"id":2}]}`, `[]`, `"x"`, `{"data":"1"}`} {
+		if _, ok := decodeCallDetails([]byte(body)); ok {
+			t.Errorf("%s: accepted", body)
+		}
+	}
 }

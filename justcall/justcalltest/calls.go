@@ -149,3 +149,56 @@ func (s *Server) post(url, kind, callID, status string, body []byte, header http
 	d.StatusCode = resp.StatusCode
 	return d
 }
+
+// findCall returns the placed call with id, or nil. s.mu must be held.
+func (s *Server) findCall(id string) *Call {
+	for _, c := range s.calls {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// callTypes maps a callback status to the call_info.type JustCall shows.
+var callTypes = map[string]string{
+	"completed": "Answered", "no-answer": "Unanswered", "busy": "Unanswered", "failed": "Failed",
+}
+
+// callObject is c as a v2.1 call object. s.mu must be held.
+func callObject(c *Call) map[string]any {
+	dur := 0
+	if c.Status == "completed" {
+		dur = CompletedDuration
+	}
+	typ, ok := callTypes[c.Status]
+	if !ok {
+		typ = "Answered" // ringing or in progress: what the call is becoming in the default scenario
+	}
+	return map[string]any{
+		"id": c.ID, "call_sid": c.ID,
+		"contact_number": c.To, "justcall_number": c.From, "agent_id": c.AgentID,
+		"call_date": "2024-03-21", "call_time": "17:08:22",
+		"call_user_date": "2024-03-21", "call_user_time": "10:08:22",
+		"call_info":     map[string]any{"direction": "Outgoing", "type": typ},
+		"call_duration": map[string]any{"total_duration": dur},
+	}
+}
+
+// getCall serves GET /v2.1/calls/{id} for the calls placed through the
+// simulator, as {"status": "success", "data": {call object}}; any other id
+// gets JustCall's 404.
+func (s *Server) getCall(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	c := s.findCall(id)
+	var obj map[string]any
+	if c != nil {
+		obj = callObject(c)
+	}
+	s.mu.Unlock()
+	if obj == nil {
+		writeError(w, http.StatusNotFound, "Call not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": obj})
+}

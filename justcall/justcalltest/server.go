@@ -1,9 +1,10 @@
 // Package justcalltest is an in-memory JustCall API on httptest for tests
 // and examples: it checks the Authorization header, places click-to-call
 // calls (POST /v2/calls/make) and plays their status callbacks to the
-// callback_url, lists users (GET /v2.1/users, pages from 0), enforces rate
-// limits with JustCall's X-Rate-Limit-* headers and 429s, sends signed v2.1
-// webhooks, and injects faults. It is deterministic: call ids count up from
+// callback_url, serves the calls it placed (GET /v2.1/calls/{id}), lists
+// users (GET /v2.1/users, pages from 0), enforces rate limits with
+// JustCall's X-Rate-Limit-* headers and 429s, sends signed v2.1 webhooks,
+// and injects faults. It is deterministic: call ids count up from
 // call_00000001.
 //
 //	sim := justcalltest.NewServer()
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -291,6 +293,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.makeCall(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v2.1/users":
 		s.listUsers(w, r)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2.1/calls/") &&
+		!strings.Contains(r.URL.Path[len("/v2.1/calls/"):], "/"):
+		s.getCall(w, r.URL.Path[len("/v2.1/calls/"):])
 	default:
 		writeError(w, http.StatusNotFound, "No route for "+r.Method+" "+r.URL.Path)
 	}

@@ -52,25 +52,13 @@ func (s *Server) SendWebhookAs(url, eventType, requestID string, at time.Time, d
 
 // CallObject returns the JustCall call object (developer.justcall.io "JustCall
 // Call Object", the fields this package's users need) of a simulated call,
-// for SendWebhook's data. It returns nil for an unknown id.
+// for SendWebhook's data; GET /v2.1/calls/{id} serves the same object. It
+// returns nil for an unknown id.
 func (s *Server) CallObject(callID string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range s.calls {
-		if c.ID != callID {
-			continue
-		}
-		dur := 0
-		if c.Status == "completed" {
-			dur = CompletedDuration
-		}
-		return map[string]any{
-			"id": c.ID, "call_sid": c.ID,
-			"contact_number": c.To, "justcall_number": c.From, "agent_id": c.AgentID,
-			"call_date": "2024-03-21", "call_time": "17:08:22",
-			"call_info":     map[string]any{"direction": "Outgoing", "type": "Answered"},
-			"call_duration": map[string]any{"total_duration": dur},
-		}
+	if c := s.findCall(callID); c != nil {
+		return callObject(c)
 	}
 	return nil
 }
