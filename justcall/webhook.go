@@ -80,8 +80,9 @@ var errNotCallEvent = errors.New("justcall: not a call event")
 // The signature does NOT cover the body's data: whoever holds one valid
 // delivery can change its data for the same type, URL and timestamp, within
 // the tolerance. Treat data as a hint: CallEvent.DeliveryID carries the
-// request_id, and the call id lets you re-read the call from JustCall before
-// acting. Redeliveries of a request_id are acknowledged and dropped.
+// request_id, and CallEvent.CallID lets you re-read the call with
+// Client.Calls.Get before acting. Redeliveries of a request_id are
+// acknowledged and dropped.
 //
 // Call events (call.initiated, call.incoming, call.answered,
 // call.completed, call.missed, call.voicemail, call.enters_queue,
