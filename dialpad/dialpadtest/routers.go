@@ -23,7 +23,8 @@ type Router struct {
 	Enabled           bool
 	PhoneNumbers      []string
 	Secret            string
-	// ErrorCount is the number of routing errors in the past hour.
+	// ErrorCount is the number of routing errors in the past hour. Given to
+	// AddRouter, it seeds that many errors timestamped now.
 	ErrorCount int
 }
 
@@ -52,6 +53,13 @@ type routerBody struct {
 
 // AddRouter stores a router directly (no request, no validation) and returns
 // it with its id. A zero ID is assigned.
+//
+// ErrorCount seeds that many routing errors, timestamped at the simulator's
+// now (they age out an hour later, see AdvanceClock), so a test can start
+// from a router close to Dialpad's threshold: with ErrorCount MaxRouterErrors
+// and Enabled true, the next routing error disables it. Enabled is kept as
+// given even when ErrorCount exceeds MaxRouterErrors; a negative ErrorCount
+// counts as zero.
 func (s *Server) AddRouter(r Router) Router {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,7 +70,16 @@ func (s *Server) AddRouter(r Router) Router {
 	for _, n := range r.PhoneNumbers {
 		s.numbers[n] = r.ID
 	}
-	s.routers[r.ID] = &router{Router: r}
+	rt := &router{Router: r}
+	if r.ErrorCount > 0 {
+		now := s.nowLocked()
+		rt.errs = make([]time.Time, r.ErrorCount)
+		for i := range rt.errs {
+			rt.errs[i] = now
+		}
+	}
+	rt.ErrorCount = 0 // derived from errs on every read
+	s.routers[r.ID] = rt
 	s.routerOrder = append(s.routerOrder, r.ID)
 	return s.snapshot(s.routers[r.ID])
 }
