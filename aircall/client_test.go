@@ -250,9 +250,10 @@ func TestCallsTransferValidatesBeforeSending(t *testing.T) {
 		t.Fatalf("invalid transfers sent %d requests, want 0", n)
 	}
 
+	team := sim.AddTeam("Support", u.ID)
 	good := []aircall.TransferRequest{
 		{UserID: u.ID},
-		{TeamID: 77, DispatchingStrategy: "longest_idle"},
+		{TeamID: team.ID, DispatchingStrategy: "longest_idle"},
 		{Number: "+14155550123"},
 	}
 	for _, req := range good {
@@ -263,7 +264,7 @@ func TestCallsTransferValidatesBeforeSending(t *testing.T) {
 	got := sim.Transfers()
 	want := []aircalltest.Transfer{
 		{CallID: id, UserID: u.ID},
-		{CallID: id, TeamID: 77, DispatchingStrategy: "longest_idle"},
+		{CallID: id, TeamID: team.ID, DispatchingStrategy: "longest_idle"},
 		{CallID: id, Number: "+14155550123"},
 	}
 	if len(got) != len(want) {

@@ -414,14 +414,15 @@ func TestRoutingRefusesBadRequests(t *testing.T) {
 func TestRoutingFallback(t *testing.T) {
 	sim := newSim(t)
 	sim.SeedUsers(1)
+	team := sim.AddTeam("Fallback")
 	errs := &errLog{}
 	h, _ := routingSetup(t, sim, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
 		return telephony.Target{}, errors.New("no idea")
-	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: "12"}, OnError: errs.add})
+	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}, OnError: errs.add})
 	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 	drain(t, h)
 	tr := sim.Transfers()
-	if len(tr) != 1 || tr[0].TeamID != 12 || tr[0].CallID != id || len(errs.all()) != 1 {
+	if len(tr) != 1 || tr[0].TeamID != team.ID || tr[0].CallID != id || len(errs.all()) != 1 {
 		t.Errorf("transfers %+v, errors %v", tr, errs.all())
 	}
 }
@@ -430,13 +431,14 @@ func TestRoutingFallback(t *testing.T) {
 // transfer the call to the fallback.
 func TestRoutingSlowRouteFuncFallsBack(t *testing.T) {
 	sim := newSim(t)
+	team := sim.AddTeam("Fallback")
 	h, _ := routingSetup(t, sim, func(ctx context.Context, _ telephony.InboundCall) (telephony.Target, error) {
 		<-ctx.Done()
 		return telephony.Target{}, ctx.Err()
-	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: "12"}, Timeout: 2 * time.Second, RouteTimeout: 100 * time.Millisecond})
+	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}, Timeout: 2 * time.Second, RouteTimeout: 100 * time.Millisecond})
 	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 	drain(t, h)
-	if tr := sim.Transfers(); len(tr) != 1 || tr[0].TeamID != 12 || tr[0].CallID != id {
+	if tr := sim.Transfers(); len(tr) != 1 || tr[0].TeamID != team.ID || tr[0].CallID != id {
 		t.Errorf("transfers %+v, stats %+v", tr, h.Stats())
 	}
 }

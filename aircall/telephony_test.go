@@ -96,20 +96,21 @@ func TestPortableDialResolvesFrom(t *testing.T) {
 func TestPortableTransferTargets(t *testing.T) {
 	sim := newSim(t)
 	users := sim.SeedUsers(2)
+	team := sim.AddTeam("Support", users[0].ID, users[1].ID)
 	id := sim.CreateInboundCall("+33612345678", "+14155550100")
 	c := newClient(t, sim).Telephony()
 	call := strconv.FormatInt(id, 10)
 	for _, to := range []telephony.Target{
 		telephony.UserTarget(strconv.FormatInt(users[0].ID, 10)),
 		telephony.UserByEmail("Agent2@Example.com"),
-		{Type: telephony.TargetTeam, ID: "9"},
+		{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)},
 		telephony.NumberTarget("+14155550123"),
 	} {
 		if err := c.Transfer(t.Context(), call, to); err != nil {
 			t.Errorf("%+v: %v", to, err)
 		}
 	}
-	want := []aircalltest.Transfer{{CallID: id, UserID: users[0].ID}, {CallID: id, UserID: users[1].ID}, {CallID: id, TeamID: 9}, {CallID: id, Number: "+14155550123"}}
+	want := []aircalltest.Transfer{{CallID: id, UserID: users[0].ID}, {CallID: id, UserID: users[1].ID}, {CallID: id, TeamID: team.ID}, {CallID: id, Number: "+14155550123"}}
 	got := sim.Transfers()
 	for i := range want {
 		if i >= len(got) || got[i] != want[i] {

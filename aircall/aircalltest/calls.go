@@ -196,7 +196,8 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, userID int64)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// transfer serves POST /v1/calls/{id}/transfers with Aircall's checks.
+// transfer serves POST /v1/calls/{id}/transfers with Aircall's checks; a
+// user_id or team_id the company lacks gets 404.
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request, callID int64) {
 	var body struct {
 		UserID              int64  `json:"user_id"`
@@ -234,6 +235,12 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, callID int64) 
 	if body.UserID != 0 {
 		if _, ok := s.byID[body.UserID]; !ok {
 			writeError(w, http.StatusNotFound, "Not Found", "User not found.")
+			return
+		}
+	}
+	if body.TeamID != 0 {
+		if _, ok := s.teams[body.TeamID]; !ok {
+			writeError(w, http.StatusNotFound, "Not Found", "Team not found.")
 			return
 		}
 	}

@@ -1,8 +1,9 @@
 // Package aircalltest is an in-memory, stateful simulator of the Aircall
 // Public API (v1) on net/http/httptest, for tests and examples: users with
-// numbers and Aircall's page/per_page pagination with meta links, calls and
-// their transfers, outbound calls started for a user, rate-limit headers and
-// 429s, webhooks carrying their token, and fault injection.
+// numbers and Aircall's page/per_page pagination with meta links, teams,
+// calls and their transfers (to a known user or team, or a number), outbound
+// calls started for a user, rate-limit headers and 429s, webhooks carrying
+// their token, and fault injection.
 //
 //	sim := aircalltest.NewServer()
 //	defer sim.Close()
@@ -54,6 +55,8 @@ type Server struct {
 	calls      map[int64]*Call
 	callOrder  []int64
 	transfers  []Transfer
+	teams      map[int64]*Team
+	teamOrder  []int64
 	started    []StartedCall
 	faults     simfault.Queue
 	counter    simfault.Counter
@@ -212,6 +215,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.listUsers(w, r)
 	case key == "GET users" && len(parts) == 3:
 		s.getUser(w, id)
+	case key == "GET teams" && len(parts) == 2:
+		s.listTeams(w, r)
+	case key == "GET teams" && len(parts) == 3:
+		s.getTeam(w, id)
 	case key == "POST users" && len(parts) == 4 && parts[3] == "calls":
 		s.startCall(w, r, id)
 	case key == "GET calls" && len(parts) == 3:

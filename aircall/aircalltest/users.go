@@ -132,13 +132,31 @@ func (s *Server) wireNumber(n *Number) wireNumber {
 // 20, at most 50), the users envelope and meta with absolute links on the
 // simulator's own host.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	page, per, ok := parsePage(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	total := len(s.users)
+	lo, hi := pageBounds(page, per, total)
+	items := make([]wireUser, 0, hi-lo)
+	for _, u := range s.users[lo:hi] {
+		items = append(items, s.wireUser(u, false))
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"users": items, "meta": s.pageMeta(r, "/v1/users", page, per, len(items), total)})
+}
+
+// parsePage reads Aircall's page (default 1) and per_page (default 20, at
+// most 50), answering 400 when they are not positive integers.
+func parsePage(w http.ResponseWriter, r *http.Request) (page, per int, ok bool) {
 	q := r.URL.Query()
-	page, per := 1, 20
+	page, per = 1, 20
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "Invalid page", "page must be a positive integer.")
-			return
+			return 0, 0, false
 		}
 		page = n
 	}
@@ -146,19 +164,22 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "Invalid per_page", "per_page must be a positive integer.")
-			return
+			return 0, 0, false
 		}
 		per = min(n, 50)
 	}
-	s.mu.Lock()
-	total := len(s.users)
-	lo, hi := min((page-1)*per, total, MaxRecords), min(page*per, total, MaxRecords)
-	items := make([]wireUser, 0, hi-lo)
-	for _, u := range s.users[lo:hi] {
-		items = append(items, s.wireUser(u, false))
-	}
-	s.mu.Unlock()
+	return page, per, true
+}
 
+// pageBounds is the slice of total records a page holds, within MaxRecords.
+func pageBounds(page, per, total int) (lo, hi int) {
+	return min((page-1)*per, total, MaxRecords), min(page*per, total, MaxRecords)
+}
+
+// pageMeta is Aircall's meta object, with absolute links to path on the
+// simulator's own host, keeping the request's other query parameters.
+func (s *Server) pageMeta(r *http.Request, path string, page, per, count, total int) map[string]any {
+	q := r.URL.Query()
 	link := func(p int) *string {
 		v := url.Values{}
 		for k, vs := range q {
@@ -166,7 +187,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Set("page", strconv.Itoa(p))
 		v.Set("per_page", strconv.Itoa(per))
-		l := s.URL() + "/v1/users?" + v.Encode()
+		l := s.URL() + path + "?" + v.Encode()
 		return &l
 	}
 	var next, prev *string
@@ -176,11 +197,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if page > 1 {
 		prev = link(page - 1)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"users": items,
-		"meta": map[string]any{"count": len(items), "total": total, "current_page": page, "per_page": per,
-			"next_page_link": next, "previous_page_link": prev},
-	})
+	return map[string]any{"count": count, "total": total, "current_page": page, "per_page": per,
+		"next_page_link": next, "previous_page_link": prev}
 }
 
 func (s *Server) getUser(w http.ResponseWriter, id int64) {

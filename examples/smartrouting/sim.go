@@ -25,7 +25,6 @@ const (
 	dialpadNumber  = "+14155550000"
 	aircallNumber  = "+14155550001"
 	fallbackCenter = 9000 // a Dialpad call center
-	fallbackTeam   = 7    // an Aircall team
 )
 
 // simulate runs the demonstration against the simulators.
@@ -36,14 +35,18 @@ func simulate(ctx context.Context) ([]row, error) {
 	dec := &decisions{m: map[string]decision{}}
 	names := map[string]string{} // "provider/user id" -> agent name
 
-	// Both providers' agents, with the same emails.
+	// Both providers' agents, with the same emails; the Aircall ones form
+	// the fallback team (transfers need a team Aircall knows).
+	var aircallAgents []int64
 	for i, a := range agents {
 		du := dsim.AddUser(dialpadtest.User{FirstName: a.First, LastName: a.Last, Email: a.Email, OfficeID: 1})
 		names["dialpad/"+strconv.FormatInt(du.ID, 10)] = a.First + " " + a.Last
 		au := asim.AddUser(aircalltest.User{Name: a.First + " " + a.Last, Email: a.Email,
 			Numbers: []aircalltest.Number{{Digits: fmt.Sprintf("+1 415 555 02%02d", i)}}})
 		names["aircall/"+strconv.FormatInt(au.ID, 10)] = a.First + " " + a.Last
+		aircallAgents = append(aircallAgents, au.ID)
 	}
+	fallbackTeam := asim.AddTeam("Support", aircallAgents...)
 	opts := []telephony.Option{telephony.WithRetryBackoff(10*time.Millisecond, 200*time.Millisecond)}
 	dp, err := dialpad.New(dialpadtest.APIKey, append(opts, telephony.WithBaseURL(dsim.URL()))...)
 	if err != nil {
@@ -64,7 +67,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	}
 	ah, err := aircall.NewRoutingHandler(ac, dec.wrap(route), aircall.RoutingOptions{
 		Token: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
-		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.Itoa(fallbackTeam)},
+		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(fallbackTeam.ID, 10)},
 	})
 	if err != nil {
 		return nil, err
