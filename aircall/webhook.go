@@ -1,7 +1,11 @@
 package aircall
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,8 +66,9 @@ type WebhookHandler struct {
 // at once and passes each call event (call.created, call.ringing_on_agent,
 // call.answered, call.transferred, call.hungup, call.ended,
 // call.voicemail_left, ...) to fn in the background, as a
-// telephony.CallEvent. A redelivery (same event, call and timestamp) is
-// dropped; events about other resources are acknowledged and ignored.
+// telephony.CallEvent. A redelivery (same event, call, timestamp and
+// data) is dropped; events about other resources are acknowledged and
+// ignored.
 func NewWebhookHandler(token string, fn telephony.EventFunc, opts WebhookOptions) (http.Handler, error) {
 	if token == "" {
 		return nil, errors.New("aircall: NewWebhookHandler needs the webhook's token")
@@ -104,7 +109,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ce := ev.CallEvent(call)
-	key := ev.Event + "|" + ce.CallID + "|" + strconv.FormatInt(ev.Timestamp, 10)
+	key := dedupeKey(ev, ce.CallID)
 	if !h.seen.First(key) {
 		h.duplicates.Add(1)
 		w.WriteHeader(http.StatusOK)
@@ -119,6 +124,25 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// dedupeKey identifies one delivery. Event, call id and timestamp alone are
+// not enough: the timestamp has a one-second resolution, and Aircall sends
+// distinct events that share all three (call.ringing_on_agent for two
+// agents in the same second, call.tagged or call.commented twice). Those
+// differ in data (the user, the tags, the comments), whereas a redelivery
+// resends the same data, so the key adds a SHA-256 of the compacted data.
+// Hashing all of data rather than picking fields (user id, tags...) keeps
+// every distinguishing field, including ones Aircall adds later; compacting
+// makes it independent of whitespace.
+func dedupeKey(ev *Event, callID string) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, ev.Data) != nil {
+		buf.Reset()
+		buf.Write(ev.Data)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return ev.Event + "|" + callID + "|" + strconv.FormatInt(ev.Timestamp, 10) + "|" + hex.EncodeToString(sum[:])
 }
 
 func (h *WebhookHandler) handle(ctx context.Context, ev telephony.CallEvent, key string) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +214,39 @@ func TestNewWebhookHandlerNeedsTokenAndFunc(t *testing.T) {
 	}
 	if _, err := aircall.NewWebhookHandler("t", nil, aircall.WebhookOptions{}); err == nil {
 		t.Error("nil EventFunc accepted")
+	}
+}
+
+// Two call.ringing_on_agent events for the same call in the same second,
+// for two agents, are distinct events; an identical redelivery is not.
+func TestWebhookDedupeKeepsDistinctEventsOfOneSecond(t *testing.T) {
+	sim := newSim(t)
+	sink := &eventSink{}
+	h, url := webhookSetup(t, sim, sink, aircall.WebhookOptions{})
+	body := func(user int64) string {
+		return fmt.Sprintf(`{"resource":"call","event":"call.ringing_on_agent","timestamp":1700000000,"token":%q,`+
+			`"data":{"id":42,"direction":"inbound","status":"initial","raw_digits":"+33612345678","user":{"id":%d}}}`, hookToken, user)
+	}
+	for _, b := range []string{body(7), body(8), body(8)} {
+		resp, err := http.Post(url, "application/json", strings.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if err := h.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var agents []string
+	for _, ev := range sink.all() {
+		agents = append(agents, ev.AgentID)
+	}
+	sort.Strings(agents)
+	t.Logf("ringing_on_agent for agents 7, 8 and a redelivery of 8, same second: agents delivered=%v duplicates=%d", agents, h.Stats().Duplicates)
+	if fmt.Sprint(agents) != "[7 8]" || h.Stats().Duplicates != 1 {
+		t.Errorf("agents %v, stats %+v", agents, h.Stats())
 	}
 }
