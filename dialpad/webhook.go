@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -272,7 +273,9 @@ func whDecode(v *rtVerifier, body []byte) (telephony.CallEvent, string, int, err
 	if e.Target != nil && strings.EqualFold(string(e.Target.Type), "user") {
 		ev.AgentID = string(e.Target.ID)
 	}
-	if ms, err := e.Duration.Float64(); err == nil && ms > 0 && ms < float64(1<<53) {
+	// The bound keeps ms*1e6 ns within int64: a larger (bogus) duration
+	// would wrap to a negative one, so it is reported as unknown (0).
+	if ms, err := e.Duration.Float64(); err == nil && ms > 0 && ms < float64(math.MaxInt64/int64(time.Millisecond)) {
 		ev.Duration = time.Duration(ms * float64(time.Millisecond))
 	}
 	for _, ms := range []jsonx.Int64{e.EventTimestamp, e.DateEnded, e.DateConnected, e.DateStarted} {

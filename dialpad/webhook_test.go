@@ -366,3 +366,29 @@ func TestWebhookFromSimulator(t *testing.T) {
 		t.Errorf("hangup event lacks duration or time: %+v", last)
 	}
 }
+
+// A duration whose nanoseconds overflow int64 is unknown (0), never
+// negative; one just below the bound is kept.
+func TestWebhookHugeDuration(t *testing.T) {
+	for _, tc := range []struct {
+		ms   string
+		want time.Duration
+	}{
+		{"60000", time.Minute},
+		{"9223372036853", 9223372036853 * time.Millisecond},
+		{"9223372036855", 0},
+		{"10000000000000", 0},
+		{"9000000000000000", 0},
+		{"1e300", 0},
+		{"-5", 0},
+	} {
+		ev, _, status, err := whDecode(nil, []byte(`{"call_id":1,"state":"hangup","duration":`+tc.ms+`}`))
+		if err != nil || status != 0 {
+			t.Fatalf("%s: %d %v", tc.ms, status, err)
+		}
+		// float64 milliseconds are exact to well under 1ms at this scale.
+		if d := ev.Duration - tc.want; d < -time.Millisecond || d > time.Millisecond || (tc.want == 0 && d != 0) {
+			t.Errorf("duration %s ms: got %v, want %v", tc.ms, ev.Duration, tc.want)
+		}
+	}
+}
