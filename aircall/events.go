@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func (e *Event) CallEvent(c *Call) telephony.CallEvent {
 	ev := telephony.CallEvent{
 		Provider: telephony.ProviderAircall, CallID: strconv.FormatInt(c.ID, 10), Type: e.Event,
 		Status: eventStatus(e.Event, c), Direction: direction(c.Direction),
-		Duration: time.Duration(c.Duration) * time.Second, Time: e.Time(),
+		Duration: seconds(c.Duration), Time: e.Time(),
 	}
 	ours, theirs := "", normalizeNumber(c.RawDigits)
 	if c.Number != nil {
@@ -100,6 +101,16 @@ func (e *Event) CallEvent(c *Call) telephony.CallEvent {
 		ev.AgentID = strconv.FormatInt(c.User.ID, 10)
 	}
 	return ev
+}
+
+// seconds converts a duration in seconds. One that is not positive, or too
+// large for time.Duration (whose nanoseconds would wrap to a negative
+// value), is unknown: 0.
+func seconds(s int64) time.Duration {
+	if s <= 0 || s >= math.MaxInt64/int64(time.Second) {
+		return 0
+	}
+	return time.Duration(s) * time.Second
 }
 
 // inboundCall builds what a RouteFunc receives from a call.created event.

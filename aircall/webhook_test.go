@@ -250,3 +250,31 @@ func TestWebhookDedupeKeepsDistinctEventsOfOneSecond(t *testing.T) {
 		t.Errorf("agents %v, stats %+v", agents, h.Stats())
 	}
 }
+
+// A call duration whose nanoseconds overflow int64 is unknown (0), never
+// negative.
+func TestWebhookHugeDuration(t *testing.T) {
+	for _, tc := range []struct {
+		secs int64
+		want time.Duration
+	}{
+		{60, time.Minute},
+		{9223372035, 9223372035 * time.Second},
+		{9223372037, 0},
+		{1 << 62, 0},
+		{-5, 0},
+	} {
+		body := fmt.Sprintf(`{"resource":"call","event":"call.ended","timestamp":1700000000,"token":"t","data":{"id":42,"duration":%d}}`, tc.secs)
+		ev, err := aircall.ParseEvent([]byte(body), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ev.Call()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.CallEvent(c).Duration; got != tc.want {
+			t.Errorf("duration %d s: got %v, want %v", tc.secs, got, tc.want)
+		}
+	}
+}
