@@ -137,8 +137,8 @@ func WithRateLimit(limit rate.Limit, burst int) Option {
 // limit reset). A longer request fails at once with ErrRateLimited.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(s *Settings) error {
-		if d < 0 {
-			return fmt.Errorf("WithMaxRetryWait: negative duration %v", d)
+		if d <= 0 {
+			return fmt.Errorf("WithMaxRetryWait: %v must be positive (it caps waits; 0 would refuse every one)", d)
 		}
 		s.MaxRetryWait = d
 		return nil

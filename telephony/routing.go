@@ -92,8 +92,8 @@ func ByDialledNumber(targets map[string]Target) Rule {
 type Hours struct {
 	Location *time.Location // nil means UTC
 	Days     []time.Weekday // empty means Monday to Friday
-	Open     time.Duration  // since midnight, e.g. 9*time.Hour
-	Close    time.Duration  // since midnight, e.g. 17*time.Hour+30*time.Minute
+	Open     time.Duration  // clock time, e.g. 9*time.Hour
+	Close    time.Duration  // clock time, e.g. 17*time.Hour+30*time.Minute; before Open for overnight hours
 }
 
 // Contains reports whether t falls inside the schedule.
@@ -116,9 +116,14 @@ func (h Hours) Contains(t time.Time) bool {
 	if !open {
 		return false
 	}
-	y, m, d := t.Date()
-	since := t.Sub(time.Date(y, m, d, 0, 0, 0, 0, loc))
-	return since >= h.Open && since < h.Close
+	// Clock time, not time since midnight: the two differ by an hour on
+	// daylight-saving days.
+	hh, mm, ss := t.Clock()
+	at := time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute + time.Duration(ss)*time.Second
+	if h.Open <= h.Close {
+		return at >= h.Open && at < h.Close
+	}
+	return at >= h.Open || at < h.Close // overnight, e.g. 22:00 to 06:00
 }
 
 // OutsideHours routes calls that arrive outside the schedule to the target

@@ -47,3 +47,20 @@ func TestRouteRules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHoursClockTimeAndOvernight(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	day := telephony.Hours{Location: ny, Days: []time.Weekday{time.Sunday}, Open: 9 * time.Hour, Close: 17 * time.Hour}
+	dst := func(h, m int) time.Time { return time.Date(2024, 3, 10, h, m, 0, 0, ny) } // clocks go forward at 02:00
+	if !day.Contains(dst(9, 30)) || day.Contains(dst(17, 30)) {
+		t.Fatal("opening hours wrong on a daylight-saving day")
+	}
+	night := telephony.Hours{Location: time.UTC, Days: []time.Weekday{time.Monday}, Open: 22 * time.Hour, Close: 6 * time.Hour}
+	mon := func(h int) time.Time { return time.Date(2026, 11, 23, h, 0, 0, 0, time.UTC) }
+	if !night.Contains(mon(23)) || !night.Contains(mon(3)) || night.Contains(mon(12)) {
+		t.Fatal("overnight hours wrong")
+	}
+}

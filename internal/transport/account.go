@@ -72,13 +72,25 @@ func accountFor(provider, baseURL, credential string, windows []Window, tracked 
 // SetRate replaces the account's smooth limits with one limiter. Windows
 // the provider reports in headers are still counted, from what the headers
 // say only.
+//
+// Every client built for the account calls it, so it keeps the limiter's
+// state when the rate does not change (a client built per request must not
+// get a fresh burst), and never forgets what the provider's headers said.
 func (a *Account) SetRate(limit rate.Limit, burst int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.override != nil {
+		if a.override.Limit() != limit || a.override.Burst() != burst {
+			a.override.SetLimit(limit)
+			a.override.SetBurst(burst)
+		}
+		return
+	}
 	a.override = rate.NewLimiter(limit, burst)
 	for _, w := range a.windows {
 		w.limiter = nil
-		if w.tracked {
+		if w.tracked && w.lastReset.IsZero() {
+			// The documented limit no longer applies; wait for the headers.
 			w.limit, w.remaining, w.resetAt = 0, 0, time.Time{}
 		}
 	}

@@ -31,6 +31,7 @@ type attempt struct {
 	attempts   int
 	wrote      atomic.Bool // this attempt wrote (part of) the request
 	dialFailed atomic.Bool // this attempt failed to connect
+	gotConn    atomic.Bool // this attempt obtained a connection
 	status     int         // last status seen
 	lastErr    error       // last transport error seen
 	nextWait   time.Duration
@@ -46,6 +47,9 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 		// Called once the request was written, or failed part-way: either
 		// way the provider may have it.
 		WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote.Store(true) },
+		// A connection was had: even if a racing dial failed, the request
+		// may have gone out on this one.
+		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
 		ConnectDone: func(_, _ string, err error) {
 			if err != nil {
 				a.dialFailed.Store(true)
@@ -61,7 +65,9 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 
 // notSent reports that the last attempt provably reached no server: a
 // connection could not be made and nothing was written.
-func (a *attempt) notSent() bool { return a.dialFailed.Load() && !a.wrote.Load() }
+func (a *attempt) notSent() bool {
+	return a.dialFailed.Load() && !a.gotConn.Load() && !a.wrote.Load()
+}
 
 type attemptKey struct{}
 
@@ -73,8 +79,10 @@ func attemptFrom(ctx context.Context) *attempt { return ctx.Value(attemptKey{}).
 func beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 	a := attemptFrom(req.Context())
 	a.attempts = i + 1
+	a.status = 0
 	a.wrote.Store(false)
 	a.dialFailed.Store(false)
+	a.gotConn.Store(false)
 }
 
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -261,12 +269,14 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 	case ctx.Err() != nil:
 		e.Err = ctx.Err()
 		switch {
+		case a.status != 0:
+			// The last attempt was answered (a 429, say): nothing is in
+			// flight, and the answer says what the provider did.
+			e.Kind, e.StatusCode = telephony.KindForStatus(a.status), a.status
+			e.Message = "the context ended while waiting to retry"
 		case !a.idempotent && a.wrote.Load():
 			e.Kind = telephony.ErrOutcomeUnknown
 			e.Message = "the context ended after the request was sent; it may have been carried out, check before sending it again"
-		case a.status != 0:
-			e.Kind, e.StatusCode = telephony.KindForStatus(a.status), a.status
-			e.Message = "the context ended while waiting to retry"
 		default:
 			e.Kind = telephony.ErrUnavailable
 			e.Message = "the context ended before the provider answered"

@@ -338,7 +338,9 @@ func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
 		}
 		if hasRem && rem == 0 && hasReset {
 			if w.Window < 0 {
-				c.account.Block(wait)
+				// Not counted as a window: close the gate, for at most
+				// an hour whatever the header says.
+				c.account.Block(min(wait, time.Hour))
 			}
 			exhausted, found = max(exhausted, wait), true
 		}

@@ -2,10 +2,12 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,5 +211,73 @@ func TestSpentWindowBeyondMaxWaitFailsFast(t *testing.T) {
 	if !errors.As(err, &te) || !errors.Is(err, telephony.ErrRateLimited) || te.RetryAfter < 59*time.Second ||
 		n.Load() != 1 || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("got %v after %v and %d requests", err, time.Since(start), n.Load())
+	}
+}
+
+// Clients built per request with WithRateLimit share the account's limiter
+// instead of each getting a fresh burst.
+func TestWithRateLimitSharedAcrossClients(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
+	defer srv.Close()
+	s, err := telephony.NewSettings(telephony.WithBaseURL(srv.URL), telephony.WithRateLimit(0.5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *Client {
+		c, err := New(Config{Provider: "test", Credential: "per-request-clients", Authorize: func(http.Header) {}, Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.http.CloseIdleConnections)
+		return c
+	}
+	if _, err := mk().Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err = mk().Do(ctx, &Request{Method: http.MethodGet, Path: "/x"})
+	if !errors.Is(err, telephony.ErrRateLimited) || n.Load() != 1 {
+		t.Fatalf("a second client got a fresh burst: %v, %d requests", err, n.Load())
+	}
+}
+
+// One far-future reset header cannot close the account for years.
+func TestFarFutureResetIsBounded(t *testing.T) {
+	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Limit", "3")
+		w.Header().Set("X-Remaining", "0")
+		w.Header().Set("X-Reset", strconv.FormatInt(time.Now().AddDate(10, 0, 0).Unix(), 10))
+		_, _ = w.Write([]byte(`{}`))
+	})
+	defer srv.Close()
+	c := newTestClientCfg(t, srv.URL, func(cfg *Config) {
+		cfg.Windows = []Window{{Limit: 3, Period: time.Minute}}
+		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
+	})
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	var te *telephony.Error
+	if !errors.As(err, &te) || te.RetryAfter > 2*time.Minute {
+		t.Fatalf("want a wait of at most two windows, got %v", err)
+	}
+}
+
+// A POST answered 429 did nothing: cancelling while waiting to retry is a
+// rate-limit error, not an unknown outcome.
+func TestCancelAfter429IsNotOutcomeUnknown(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "{}", http.StatusTooManyRequests)
+	})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	err := post(ctx, newTestClient(t, srv.URL))
+	if !errors.Is(err, telephony.ErrRateLimited) || errors.Is(err, telephony.ErrOutcomeUnknown) ||
+		!errors.Is(err, context.Canceled) || n.Load() != 1 {
+		t.Fatalf("got %v after %d requests", err, n.Load())
 	}
 }

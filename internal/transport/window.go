@@ -121,6 +121,11 @@ func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem 
 		lower()
 		return
 	}
+	// A reset further away than two windows is not believed: one bad
+	// header must not close the account for years.
+	if limitAt := time.Now().Add(2 * max(w.period, w.observed)); reset.After(limitAt) {
+		reset = limitAt
+	}
 	// A reset sent as "seconds from now" jitters by the rounding; one sent
 	// as a Unix time (JustCall, Aircall) repeats exactly within a window.
 	tol := min(500*time.Millisecond, w.period/4)

@@ -67,8 +67,8 @@ func (r *Runner) InFlight() int { return len(r.sem) }
 func (r *Runner) Wait() { r.wg.Wait() }
 
 // Close stops accepting jobs and waits for the running ones, or for ctx to
-// end, in which case the jobs' context is cancelled and Close still waits
-// for them to return.
+// end, in which case the jobs' context is cancelled and Close returns
+// ctx.Err() at once: a job that ignores its context cannot hold shutdown.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
@@ -81,7 +81,6 @@ func (r *Runner) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		r.cancel()
-		<-done
 		return ctx.Err()
 	}
 }

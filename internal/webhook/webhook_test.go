@@ -111,6 +111,22 @@ func TestRunnerCloseCancelsLateJobs(t *testing.T) {
 	if err := r.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
+	r.Wait()
+}
+
+// A job that ignores its context cannot hold Close past its deadline.
+func TestRunnerCloseDoesNotWaitForStubbornJobs(t *testing.T) {
+	r := NewRunner(1, 0)
+	release := make(chan struct{})
+	r.TryGo(func(context.Context) { <-release })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := r.Close(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
+		t.Fatalf("Close returned %v after %v", err, time.Since(start))
+	}
+	close(release)
+	r.Wait()
 }
 
 func TestRunnerSurvivesPanic(t *testing.T) {
