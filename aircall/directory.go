@@ -17,7 +17,10 @@ const directoryLoadTimeout = 2 * time.Minute
 // directory caches the company's users by lowercased email. Reloads are
 // shared: however many lookups need one at the same moment, one listing runs
 // and they all wait for it (singleflight). A failed reload keeps the previous
-// entries, so a known agent is still found while Aircall is unavailable.
+// entries, so a known agent is still found while Aircall is unavailable; and
+// for minMiss after a failed reload no other one starts, so that during an
+// outage every lookup does not start a full paginated listing: hits are
+// served from the last good directory, misses get the reload's error.
 type directory struct {
 	list func(context.Context) ([]User, error)
 	now  func() time.Time
@@ -27,7 +30,8 @@ type directory struct {
 	minMiss     time.Duration
 	users       map[string]User
 	loadedAt    time.Time // last successful load; zero: never
-	lastRefresh time.Time // start of the last reload, successful or not
+	lastRefresh time.Time // start of the last reload, or end of a failed one
+	lastErr     error     // error of the last reload; nil after a success
 	flight      *reload   // the reload in progress, if any
 }
 
@@ -55,7 +59,7 @@ func (d *directory) setOptions(o DirectoryOptions) {
 func (d *directory) invalidate() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.users, d.loadedAt, d.lastRefresh = nil, time.Time{}, time.Time{}
+	d.users, d.loadedAt, d.lastRefresh, d.lastErr = nil, time.Time{}, time.Time{}, nil
 }
 
 // find returns the user whose lowercased email is key.
@@ -63,11 +67,18 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 	d.mu.Lock()
 	now := d.now()
 	fresh := !d.loadedAt.IsZero() && now.Sub(d.loadedAt) < d.ttl
-	if u, ok := d.users[key]; ok && fresh {
+	recent := d.flight == nil && now.Sub(d.lastRefresh) < d.minMiss
+	backoff := recent && d.lastErr != nil // the last reload failed a moment ago
+	if u, ok := d.users[key]; ok && (fresh || backoff) {
 		d.mu.Unlock()
 		return &u, nil
 	}
-	if fresh && d.flight == nil && now.Sub(d.lastRefresh) < d.minMiss {
+	if backoff {
+		err := d.lastErr
+		d.mu.Unlock()
+		return nil, err
+	}
+	if fresh && recent {
 		d.mu.Unlock()
 		return nil, notFound(key)
 	}
@@ -77,7 +88,9 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// The reload goes on for the others sharing it.
+		return nil, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+			Message: "the context ended while the user directory was loading", Err: ctx.Err()}
 	}
 	d.mu.Lock()
 	u, ok := d.users[key]
@@ -112,8 +125,12 @@ func (d *directory) startLocked(ctx context.Context, now time.Time) *reload {
 				}
 			}
 			d.users, d.loadedAt = m, d.now()
+		} else {
+			// The backoff runs from the failure: a listing that failed
+			// after minutes of retries must not be started again at once.
+			d.lastRefresh = d.now()
 		}
-		f.err = err
+		f.err, d.lastErr = err, err
 		d.flight = nil
 		d.mu.Unlock()
 		close(f.done)

@@ -205,8 +205,12 @@ func (s *UsersService) StartCall(ctx context.Context, userID int64, req StartCal
 // request while the directory is fresh. The directory is reloaded when older
 // than its TTL (SetDirectoryOptions); concurrent lookups share one reload;
 // an unknown email reloads it at most once per MinRefreshInterval, so a
-// just-added agent is found without letting misses hammer the API. An
-// unknown email returns an error matching telephony.ErrNotFound.
+// just-added agent is found without letting misses hammer the API. After a
+// failed reload none starts for MinRefreshInterval either: meanwhile the
+// last good directory still answers for the agents it holds, and other
+// emails get the reload's error. An unknown email returns an error matching
+// telephony.ErrNotFound; a lookup whose ctx ends while waiting for a reload
+// returns a *telephony.Error that also matches ctx's error.
 func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, error) {
 	key := emailKey(email)
 	if key == "" {
