@@ -116,7 +116,7 @@ func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.dispatch(w, "cb\x00"+ev.CallID+"\x00"+string(ev.Status), ev)
+	h.dispatch(w, ev, "cb\x00"+ev.CallID+"\x00"+string(ev.Status))
 }
 
 // Close stops accepting callbacks (they are answered 503) and waits for
@@ -146,26 +146,36 @@ func newInbox(fn telephony.EventFunc, maxInFlight int, timeout, dedupeTTL time.D
 func (in *inbox) close(ctx context.Context) error { return in.runner.Close(ctx) }
 
 // dispatch acknowledges ev and hands it to fn in the background, dropping
-// redeliveries of key.
-func (in *inbox) dispatch(w http.ResponseWriter, key string, ev telephony.CallEvent) {
-	if !in.dedupe.First(key) {
-		w.WriteHeader(http.StatusOK)
-		return
+// it when any of keys was seen already (a dropped delivery leaves none of
+// its keys behind).
+func (in *inbox) dispatch(w http.ResponseWriter, ev telephony.CallEvent, keys ...string) {
+	for i, key := range keys {
+		if !in.dedupe.First(key) {
+			in.forget(keys[:i])
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 	}
 	ok := in.runner.TryGo(func(ctx context.Context) {
 		if err := in.call(ctx, ev); err != nil {
-			// Already acknowledged: forget the key so that a
+			// Already acknowledged: forget the keys so that a
 			// redelivery, if one comes, is handled again.
-			in.dedupe.Forget(key)
+			in.forget(keys)
 			in.log.Warn("justcall: event handler failed", "call_id", ev.CallID, "type", ev.Type, "error", err)
 		}
 	})
 	if !ok {
-		in.dedupe.Forget(key)
+		in.forget(keys)
 		webhook.Error(w, http.StatusServiceUnavailable, "busy; retry later")
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+func (in *inbox) forget(keys []string) {
+	for _, k := range keys {
+		in.dedupe.Forget(k)
+	}
 }
 
 // call runs fn, turning a panic into an error: it runs on a background

@@ -50,7 +50,8 @@ type WebhookOptions struct {
 	MaxInFlight int
 	// Timeout bounds one fn call. Zero means 30s.
 	Timeout time.Duration
-	// DedupeTTL is how long a request_id is remembered. Zero means 24h.
+	// DedupeTTL is how long a delivery (its request_id and signature) is
+	// remembered. Zero means 24h.
 	DedupeTTL time.Duration
 	// Logger receives fn's errors; nil is silent.
 	Logger *slog.Logger
@@ -82,7 +83,12 @@ var errNotCallEvent = errors.New("justcall: not a call event")
 // the tolerance. Treat data as a hint: CallEvent.DeliveryID carries the
 // request_id, and CallEvent.CallID lets you re-read the call with
 // Client.Calls.Get before acting. Redeliveries of a request_id are
-// acknowledged and dropped.
+// acknowledged and dropped, and so is a replay of one signed delivery
+// under new request_ids: a delivery with the signature, type, call id,
+// status, call_info.type and agent of one already handled. Two real events
+// of one type for one call in one second share their signature and differ
+// only in data, which is unsigned; they are told apart by those data
+// fields, so they are both handled unless they agree on all of them.
 //
 // Call events (call.initiated, call.incoming, call.answered,
 // call.completed, call.missed, call.voicemail, call.enters_queue,
@@ -154,7 +160,31 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// No request id: fall back to what identifies the state change.
 		key = "wh\x00" + env.Type + "\x00" + ev.CallID + "\x00" + r.Header.Get(HeaderRequestTimestamp)
 	}
-	h.dispatch(w, key, ev)
+	h.dispatch(w, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
+}
+
+// replayKey is the second dedupe key of a delivery. request_id is not
+// signed, so a captured delivery replayed within the tolerance under new
+// request_ids passes the first key; its signature cannot change (it
+// covers the type, URL and timestamp), so signature + type + call id
+// catches such a replay. But one signature is shared by every event of one
+// type sent to one URL in one second, and those real, distinct events
+// differ only in data, which is unsigned: the key therefore also holds the
+// call's id and the fields that tell two states of one call apart (status,
+// call_info.type, agent). An attacker can still change those fields, as
+// they can change the call id: data stays a hint (see NewWebhookHandler),
+// and what this key stops is the same event, for the same call, acted on
+// twice.
+func replayKey(signature string, env *envelope, ev telephony.CallEvent) string {
+	var d struct {
+		Status   jsonx.String `json:"status"`
+		CallInfo struct {
+			Type jsonx.String `json:"type"`
+		} `json:"call_info"`
+	}
+	_ = json.Unmarshal(env.Data, &d) // decodeEvent already read it; a field that fails stays empty
+	return "whsig\x00" + strings.ToLower(strings.TrimSpace(signature)) + "\x00" + env.Type + "\x00" + ev.CallID +
+		"\x00" + strings.ToLower(string(d.Status)) + "\x00" + strings.ToLower(string(d.CallInfo.Type)) + "\x00" + ev.AgentID
 }
 
 // Close stops accepting deliveries (they are answered 503) and waits for

@@ -3,6 +3,7 @@ package justcall_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,5 +143,45 @@ func TestNewWebhookHandlerArgs(t *testing.T) {
 	}
 	if _, err := justcall.NewWebhookHandler("s", nil, justcall.WebhookOptions{}); err == nil {
 		t.Error("nil fn: want an error")
+	}
+}
+
+// TestWebhookReplayUnderNewRequestIDs: request_id is unsigned, so one
+// signed delivery replayed under new request_ids must still act once; real
+// events of one type, call and second that differ in status (or that are
+// about another call) are all handled.
+func TestWebhookReplayUnderNewRequestIDs(t *testing.T) {
+	sim := newSim(t)
+	var rec recorder
+	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, rec.fn, justcall.WebhookOptions{})
+	must(t, err)
+	srv := serve(t, h)
+	at := time.Now()
+	data := func(id int, status string) map[string]any {
+		return map[string]any{"id": id, "status": status, "contact_number": customer, "justcall_number": from}
+	}
+	var codes []int
+	for _, rid := range []string{"01REPLAY0000000000000000A1", "01REPLAY0000000000000000A2", "01REPLAY0000000000000000A3"} {
+		code, err := sim.SendWebhookAs(srv.URL, "call.updated", rid, at, data(88, "in-progress"))
+		must(t, err)
+		codes = append(codes, code)
+	}
+	// Same type, same second (same signature), distinct events.
+	for i, d := range []map[string]any{data(88, "completed"), data(89, "in-progress")} {
+		code, err := sim.SendWebhookAs(srv.URL, "call.updated", "01DISTINCT000000000000000"+strconv.Itoa(i), at, d)
+		must(t, err)
+		codes = append(codes, code)
+	}
+	drain(t, h)
+	evs := rec.get()
+	seen := map[string]int{}
+	for _, ev := range evs {
+		seen[ev.CallID+" "+string(ev.Status)]++
+	}
+	replays := seen["88 "+string(telephony.StatusInProgress)]
+	t.Logf("R20 one signed delivery replayed under 3 request_ids: side effects=%d; with 2 distinct events of the same type and second: total=%d, answers=%v", replays, len(evs), codes)
+	eq(t, codes, []int{200, 200, 200, 200, 200}, "answers")
+	if replays != 1 || len(evs) != 3 || seen["88 "+string(telephony.StatusCompleted)] != 1 {
+		t.Fatalf("events %v, want 1 for the replays and the 2 distinct ones", seen)
 	}
 }
