@@ -22,13 +22,15 @@ func rtFuzzSeeds(f *testing.F) {
 		rtSign(f, jwt.SigningMethodHS256, key, jwt.MapClaims{"call_id": "77", "exp": 1}),
 		rtSign(f, jwt.SigningMethodHS384, key, rtRoutingClaims(1)),
 		rtSign(f, jwt.SigningMethodHS256, key, jwt.MapClaims{"call_id": 1, "exp": "soon"}),
+		rtSign(f, jwt.SigningMethodHS256, key, jwt.MapClaims{"call_id": 1, "date_started": 1712345678901.5, "contact_id": map[string]any{"id": 1}}),
+		`{"call_id": 1, "date_started": "1.7e12"}`, `{"call_id": 1, "date_started": 1e300}`,
 	} {
 		f.Add([]byte(s))
 	}
 }
 
 // FuzzRoutingRequest fuzzes the routing request decoder in both modes: it
-// never panics, answers only 0, 400 or 401, accepts in JWT mode only what
+// never panics, answers only 0, 200 (the fallback), 400 or 401, accepts in JWT mode only what
 // verifies, never answers 401 in unsigned mode, and every accepted request
 // has a positive call id.
 func FuzzRoutingRequest(f *testing.F) {
@@ -52,6 +54,16 @@ func FuzzRoutingRequest(f *testing.F) {
 					if _, verr := ver.verify(body); verr != nil {
 						t.Fatalf("accepted a body that does not verify: %v", verr)
 					}
+				}
+			case http.StatusOK: // verified, call id read, other claims not: the fallback
+				if ver == nil || err == nil {
+					t.Fatalf("200 in unsigned mode or without an error: %v", err)
+				}
+				if _, verr := ver.verify(body); verr != nil {
+					t.Fatalf("200 for a body that does not verify: %v", verr)
+				}
+				if id, perr := strconv.ParseInt(call.CallID, 10, 64); perr != nil || id <= 0 {
+					t.Fatalf("200 without a call id: %+v", call)
 				}
 			case http.StatusUnauthorized:
 				if ver == nil {

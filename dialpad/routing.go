@@ -1,14 +1,17 @@
 package dialpad
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +49,9 @@ const (
 	FallbackPanic         FallbackCause = "panic"          // the RouteFunc panicked
 	FallbackInvalidTarget FallbackCause = "invalid_target" // unusable or unresolvable target
 	FallbackUnavailable   FallbackCause = "unavailable"    // MaxInFlight reached, or Close called
+	// FallbackInvalidRequest: the request verified and names a call, but
+	// its other claims cannot be decoded; the RouteFunc is not called.
+	FallbackInvalidRequest FallbackCause = "invalid_request"
 )
 
 // RoutingOptions configures NewRoutingHandler.
@@ -98,6 +104,11 @@ type RoutingOptions struct {
 // genuine request if Dialpad does not send them. A captured token can
 // therefore be replayed; a replay only asks again where that call goes.
 // A verified request that is not a routing request (no call_id) gets 400.
+// A verified request with a call_id whose other claims cannot be decoded
+// gets the fallback target with 200 (cause FallbackInvalidRequest), not a
+// 400: Dialpad signed it, and a 400 would count towards disabling the
+// router. date_started is read leniently (an integer, a float or a numeric
+// string of milliseconds).
 //
 // # Auto-disable
 //
@@ -122,8 +133,8 @@ type RoutingHandler struct {
 	running atomic.Int64
 
 	requests, routed atomic.Int64
-	fallbacks        [5]atomic.Int64 // indexed by rtCauseIndex
-	rejected         [4]atomic.Int64 // method, too large, unauthorized, malformed
+	fallbacks        [len(rtCauses)]atomic.Int64 // indexed by rtCauseIndex
+	rejected         [4]atomic.Int64             // method, too large, unauthorized, malformed
 	errWindow        rtErrorWindow
 }
 
@@ -135,7 +146,8 @@ const (
 	rtRejMalformed
 )
 
-var rtCauses = [...]FallbackCause{FallbackError, FallbackTimeout, FallbackPanic, FallbackInvalidTarget, FallbackUnavailable}
+var rtCauses = [...]FallbackCause{FallbackError, FallbackTimeout, FallbackPanic, FallbackInvalidTarget, FallbackUnavailable,
+	FallbackInvalidRequest}
 
 func rtCauseIndex(c FallbackCause) int {
 	for i, x := range rtCauses {
@@ -256,11 +268,18 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 		return h.reject(w, rtRejMalformed, status, "malformed routing request", err)
 	}
 
-	// The budget counts from the request's arrival: reading and verifying
-	// the body used part of it.
-	ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
-	defer cancel()
-	out := h.decide(ctx, call)
+	var out rtOutcome
+	if status == http.StatusOK {
+		// Signed by Dialpad but not fully readable: a 400 would count
+		// towards disabling the router, so the call gets the fallback.
+		out = rtOutcome{cause: FallbackInvalidRequest, err: err}
+	} else {
+		// The budget counts from the request's arrival: reading and
+		// verifying the body used part of it.
+		ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
+		defer cancel()
+		out = h.decide(ctx, call)
+	}
 	answer := h.fallback
 	if out.cause == "" {
 		if answer, err = json.Marshal(out.answer); err != nil {
@@ -403,7 +422,7 @@ func (h *RoutingHandler) Close(ctx context.Context) error {
 // rtRequest is the routing request's JSON: the JWT's claims, or the body of
 // an unsigned request. Ids arrive as numbers or numeric strings.
 type rtRequest struct {
-	DateStarted    jsonx.Int64  `json:"date_started"`
+	DateStarted    rtMillis     `json:"date_started"`
 	CallID         jsonx.Int64  `json:"call_id"`
 	ExternalNumber jsonx.String `json:"external_number"`
 	InternalNumber jsonx.String `json:"internal_number"`
@@ -411,9 +430,41 @@ type rtRequest struct {
 	ContactType    jsonx.String `json:"contact_type"`
 }
 
+// rtMillis is a time in Unix milliseconds, read leniently: a JSON integer,
+// a float (truncated), a numeric string of either, null or "" (zero).
+type rtMillis int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *rtMillis) UnmarshalJSON(b []byte) error {
+	s := string(bytes.TrimSpace(b))
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+	}
+	if s == "" || s == "null" {
+		*m = 0
+		return nil
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*m = rtMillis(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	// float64(math.MaxInt64) is 2^63: the bound excludes it.
+	if err != nil || math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+		return fmt.Errorf("date %.30q is not a number of milliseconds", s)
+	}
+	*m = rtMillis(f)
+	return nil
+}
+
 // rtDecodeRequest verifies and decodes a routing request body. It returns
 // 401 when the body is not a JWT verified with the secret, 400 when it
-// cannot be decoded, and 0 on success.
+// cannot be decoded, and 0 on success. A verified JWT whose call_id reads
+// but whose other claims do not returns 200, an error and a call holding
+// only its id: the caller answers it with the fallback.
 func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, error) {
 	payload, err := rtPayload(v, body)
 	if err != nil {
@@ -424,7 +475,15 @@ func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, er
 	}
 	var req rtRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
-		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: %w", errRtMalformed, err)
+		err = fmt.Errorf("%w: %w", errRtMalformed, err)
+		var id struct {
+			CallID jsonx.Int64 `json:"call_id"`
+		}
+		if v != nil && json.Unmarshal(payload, &id) == nil && id.CallID > 0 {
+			return telephony.InboundCall{Provider: telephony.ProviderDialpad, CallID: strconv.FormatInt(int64(id.CallID), 10)},
+				http.StatusOK, err
+		}
+		return telephony.InboundCall{}, http.StatusBadRequest, err
 	}
 	if req.CallID <= 0 {
 		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: no call_id", errRtMalformed)

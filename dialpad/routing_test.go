@@ -545,3 +545,71 @@ func TestRoutingThroughSimulator(t *testing.T) {
 		t.Error("the naive router stayed enabled; the simulator's auto-disable did not trigger")
 	}
 }
+
+// TestRoutingVerifiedButUndecodableClaims: a request Dialpad signed gets
+// 200 whatever its claims hold, since a 400 counts towards auto-disable:
+// date_started in any numeric form is routed normally; other unreadable
+// claims get the fallback (cause invalid_request). A verified token without
+// a call_id, and unsigned garbage, still get 400.
+func TestRoutingVerifiedButUndecodableClaims(t *testing.T) {
+	var routed atomic.Int64
+	route := func(_ context.Context, c telephony.InboundCall) (telephony.Target, error) {
+		routed.Add(1)
+		if c.StartedAt.UnixMilli() != 1712345678901 {
+			return telephony.Target{}, fmt.Errorf("StartedAt %v", c.StartedAt)
+		}
+		return telephony.Target{Type: telephony.TargetDepartment, ID: "77"}, nil
+	}
+	h := rtNewHandler(t, route, RoutingOptions{})
+	srv := rtServe(t, h)
+	claims := func(k string, v any) []byte {
+		c := rtRoutingClaims(42)
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return []byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), c))
+	}
+	route77 := rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}
+	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		status int
+		want   rtAnswer
+	}{
+		{"date_started float", claims("date_started", 1712345678901.4), 200, route77},
+		{"date_started float string", claims("date_started", "1712345678901.0"), 200, route77},
+		{"date_started exponent", claims("date_started", 1.712345678901e12), 200, route77},
+		{"date_started object", claims("date_started", map[string]any{"ms": 1}), 200, fallback},
+		{"contact_id object", claims("contact_id", map[string]any{"id": 1}), 200, fallback},
+		{"external_number array", claims("external_number", []int{1}), 200, fallback},
+		{"no call_id", claims("call_id", nil), 400, rtAnswer{}},
+	} {
+		status, answer := rtPost(t, srv.Client(), srv.URL, "application/jwt", tc.body)
+		if status != tc.status {
+			t.Errorf("%s: status %d (%s), want %d", tc.name, status, answer, tc.status)
+			continue
+		}
+		if status == 200 && rtAnswerOf(t, answer) != tc.want {
+			t.Errorf("%s: answer %s, want %+v", tc.name, answer, tc.want)
+		}
+	}
+	s := h.Stats()
+	t.Logf("verified requests with odd claims: routed=%d fallbacks=%v rejected=%v errorsLastHour=%d", s.Routed, s.Fallbacks, s.Rejected, s.ErrorsLastHour)
+	if s.Routed != 3 || routed.Load() != 3 || s.Fallbacks[FallbackInvalidRequest] != 3 || s.FallbackTotal() != 3 ||
+		s.Rejected["malformed"] != 1 || s.ErrorsLastHour != 1 {
+		t.Errorf("stats %+v, RouteFunc calls %d", s, routed.Load())
+	}
+
+	// Unsigned mode: garbage claims are still a 400 (nothing vouches for them).
+	usrv := rtServe(t, rtNewHandler(t, route, RoutingOptions{AllowUnsigned: true}))
+	if status, _ := rtPost(t, usrv.Client(), usrv.URL, "application/json", []byte(`{"call_id":1,"contact_id":{"id":1}}`)); status != 400 {
+		t.Errorf("unsigned garbage: status %d, want 400", status)
+	}
+	if status, _ := rtPost(t, usrv.Client(), usrv.URL, "application/json",
+		[]byte(`{"call_id":1,"date_started":1712345678901.9}`)); status != 200 {
+		t.Errorf("unsigned float date_started: status %d, want 200", status)
+	}
+}
