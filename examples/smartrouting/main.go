@@ -88,11 +88,18 @@ func (d *decisions) wrap(rf telephony.RouteFunc) telephony.RouteFunc {
 	}
 }
 
+// get returns the decision for a call. A routing function that ran out of
+// budget returns after the handler has already answered with the fallback,
+// so get waits a little for it.
 func (d *decisions) get(provider, callID string) (decision, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	v, ok := d.m[provider+"/"+callID]
-	return v, ok
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		d.mu.Lock()
+		v, ok := d.m[provider+"/"+callID]
+		d.mu.Unlock()
+		if ok || time.Now().After(deadline) {
+			return v, ok
+		}
+	}
 }
 
 // callers are the inbound calls of the demonstration.

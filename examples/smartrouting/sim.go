@@ -116,7 +116,8 @@ func simulate(ctx context.Context) ([]row, error) {
 		if res.TargetType == "callcenter" {
 			to = fmt.Sprintf("call center %d", res.TargetID)
 		}
-		rows = append(rows, row{"dialpad", c.From, c.Who, to, how(d, res.Fallback), d.took, res.Latency})
+		fallback := res.Fallback || (res.TargetType == "callcenter" && res.TargetID == fallbackCenter)
+		rows = append(rows, row{"dialpad", c.From, c.Who, to, how(d, fallback), d.took, res.Latency})
 	}
 	for _, c := range callers {
 		start := time.Now()
