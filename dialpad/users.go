@@ -249,7 +249,8 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderDialpad,
+				Op: "FindByEmail", Message: "the context ended while waiting for the directory lookup", Err: ctx.Err()}
 		case <-e.done:
 		}
 		// The leader's own context ended: that says nothing about this
