@@ -36,6 +36,9 @@ type Account struct {
 	mu       sync.Mutex
 	windows  []*windowState
 	override *rate.Limiter // WithRateLimit: replaces the smooth limiters
+	// overrideSlice is []*rate.Limiter{override}, kept to spare an
+	// allocation per request.
+	overrideSlice []*rate.Limiter
 
 	notBefore atomic.Int64 // unix nanoseconds; no request starts before it
 	budget    retryBudget
@@ -87,6 +90,7 @@ func (a *Account) SetRate(limit rate.Limit, burst int) {
 		return
 	}
 	a.override = rate.NewLimiter(limit, burst)
+	a.overrideSlice = []*rate.Limiter{a.override}
 	for _, w := range a.windows {
 		w.limiter = nil
 		if w.tracked && w.lastReset.IsZero() {
@@ -157,8 +161,12 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	limiters := a.limiters()
 	now := time.Now()
 	var delay time.Duration
-	rs := make([]*rate.Reservation, 0, len(limiters))
+	var buf [4]*rate.Reservation
+	rs := buf[:0]
 	for _, l := range limiters {
+		if l.Limit() == rate.Inf {
+			continue // nothing to wait for, nothing to allocate
+		}
 		r := l.ReserveN(now, 1)
 		if !r.OK() {
 			cancelAll(rs, now)

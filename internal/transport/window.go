@@ -76,7 +76,7 @@ func (a *Account) limiters() []*rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.override != nil {
-		return []*rate.Limiter{a.override}
+		return a.overrideSlice
 	}
 	ls := make([]*rate.Limiter, 0, len(a.windows))
 	for _, w := range a.windows {
