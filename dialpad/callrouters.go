@@ -3,6 +3,7 @@ package dialpad
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -264,7 +265,7 @@ func (s *CallRoutersService) Update(ctx context.Context, id int64, req UpdateCal
 	lim := s.c.t.Account().Keyed("dialpad.callrouters.update", rate.Every(RouterUpdateInterval), 1, 10_000)
 	// Never sleep for this one: the wait is minutes, and the caller should
 	// decide whether to come back.
-	wait, ok, err := lim.Reserve(ctx, strconv.FormatInt(id, 10), 0)
+	release, wait, ok, err := lim.Take(ctx, strconv.FormatInt(id, 10), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -275,9 +276,24 @@ func (s *CallRoutersService) Update(ctx context.Context, id int64, req UpdateCal
 	}
 	var out CallRouter
 	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPatch, Path: routerPath(id), Route: "/api/v2/callrouters/{id}", Body: req, Out: &out}); err != nil {
+		if !mayHaveActed(err) {
+			release() // a refused update must not lock the router for 5 minutes
+		}
 		return nil, err
 	}
 	return &out, nil
+}
+
+// mayHaveActed reports whether a failed request may still have been carried
+// out by Dialpad: it answered 2xx (with a body we could not read), or the
+// outcome is unknown. Anything else (a 4xx, a 429, nothing sent) did not
+// use up a per-endpoint slot.
+func mayHaveActed(err error) bool {
+	var te *telephony.Error
+	if errors.As(err, &te) && te.StatusCode >= 200 && te.StatusCode < 300 {
+		return true
+	}
+	return errors.Is(err, telephony.ErrOutcomeUnknown)
 }
 
 // Reenable brings back a router that Dialpad disabled after too many routing

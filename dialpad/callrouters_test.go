@@ -2,6 +2,7 @@ package dialpad_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -343,4 +344,27 @@ func FuzzCallRouterJSON(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", r, back)
 		}
 	})
+}
+
+// An update Dialpad refused (here a 400) did nothing, so it does not use up
+// the router's one update per 5 minutes: a corrected update goes through.
+func TestRefusedUpdateKeepsTheSlot(t *testing.T) {
+	c, srv := newTestClient(t)
+	r, err := c.CallRouters.Create(t.Context(), validRouter())
+	ok(t, err)
+	srv.InjectFault(dialpadtest.Fault{Method: "PATCH", Status: 400})
+	_, err = c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Refused")})
+	if !errors.Is(err, telephony.ErrInvalidRequest) {
+		t.Fatalf("injected 400: %v", err)
+	}
+	if _, err := c.CallRouters.Reenable(t.Context(), r.ID); err != nil {
+		t.Fatalf("update after a refused one: %v", err)
+	}
+	if _, err := c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Third")}); !errors.Is(err, telephony.ErrRateLimited) {
+		t.Fatalf("the accepted update must use the slot: %v", err)
+	}
+	var none **dialpad.Client
+	if c.Telephony().As(none) {
+		t.Fatal("As(typed nil) = true")
+	}
 }

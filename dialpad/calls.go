@@ -155,7 +155,7 @@ func (s *CallsService) Initiate(ctx context.Context, req InitiateCallRequest) (*
 		return nil, err
 	}
 	lim := s.c.t.Account().Keyed("dialpad.call.initiate", rate.Every(time.Minute/CallsPerUserPerMinute), CallsPerUserPerMinute, maxCallUsers)
-	wait, ok, err := lim.Reserve(ctx, strconv.FormatInt(req.UserID, 10), s.c.maxWait())
+	release, wait, ok, err := lim.Take(ctx, strconv.FormatInt(req.UserID, 10), s.c.maxWait())
 	if err != nil {
 		return nil, &telephony.Error{Kind: telephony.ErrRateLimited, Provider: telephony.ProviderDialpad, Op: op, RetryAfter: wait,
 			Message: "the context ended while waiting for the user's call initiation limit; nothing was sent", Err: err}
@@ -167,6 +167,9 @@ func (s *CallsService) Initiate(ctx context.Context, req InitiateCallRequest) (*
 	}
 	var out Call
 	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPost, Path: "/api/v2/call", Body: req, Out: &out}); err != nil {
+		if !mayHaveActed(err) {
+			release() // nothing rang: the user keeps the slot
+		}
 		return nil, err
 	}
 	return &out, nil

@@ -59,8 +59,9 @@ func TestCassetteReplay(t *testing.T) {
 		users = append(users, u)
 	}
 	want := []telephony.User{
-		{ID: "5835806903417907", Email: "bot@fuzz-ball.com", Name: "テÉst Bot", Available: true},
-		{ID: "4335858969377504", Email: "test_contact@fuzz-ball.com", Name: "テÉst Bot", Available: true},
+		// is_available but not is_online (no active device): cannot take a call.
+		{ID: "5835806903417907", Email: "bot@fuzz-ball.com", Name: "テÉst Bot", Available: false},
+		{ID: "4335858969377504", Email: "test_contact@fuzz-ball.com", Name: "テÉst Bot", Available: false},
 	}
 	if len(users) != len(want) {
 		t.Fatalf("users = %+v", users)

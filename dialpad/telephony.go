@@ -35,7 +35,7 @@ func (d *driver) Capabilities() telephony.Capabilities {
 }
 
 func (d *driver) As(target any) bool {
-	if p, ok := target.(**Client); ok {
+	if p, ok := target.(**Client); ok && p != nil {
 		*p = d.c
 		return true
 	}
@@ -67,7 +67,8 @@ func (d *driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephon
 }
 
 // Users lists the company's users as portable users: the first email, the
-// display name, and Dialpad's "not on a call" as Available.
+// display name, and Available when the user could take a call now: not on a
+// call (Dialpad's is_available), online on a device, and not in do-not-disturb.
 func (d *driver) Users(ctx context.Context) iter.Seq2[telephony.User, error] {
 	return func(yield func(telephony.User, error) bool) {
 		for u, err := range d.c.Users.List(ctx, nil) {
@@ -83,7 +84,7 @@ func (d *driver) Users(ctx context.Context) iter.Seq2[telephony.User, error] {
 }
 
 func portableUser(u *User) telephony.User {
-	return telephony.User{ID: strconv.FormatInt(u.ID, 10), Email: u.PrimaryEmail(), Name: u.Name(), Available: u.IsAvailable}
+	return telephony.User{ID: strconv.FormatInt(u.ID, 10), Email: u.PrimaryEmail(), Name: u.Name(), Available: u.IsAvailable && u.IsOnline && !u.DoNotDisturb}
 }
 
 // Transfer maps the portable target onto POST /api/v2/call/{id}/transfer: a

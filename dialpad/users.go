@@ -243,7 +243,7 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 			s.prune()
 			s.cache[key] = e
 			s.mu.Unlock()
-			return s.lead(ctx, key, e)
+			return s.lead(ctx, key, strings.TrimSpace(email), e)
 		}
 		s.mu.Unlock()
 
@@ -263,8 +263,10 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 }
 
 // lead performs the lookup for entry e and publishes the result.
-func (s *UsersService) lead(ctx context.Context, key string, e *emailEntry) (*User, error) {
-	u, err := s.fetchByEmail(ctx, key)
+// The email is sent as the caller wrote it, in case Dialpad's filter is
+// case-sensitive; the cache key is lowercased.
+func (s *UsersService) lead(ctx context.Context, key, email string, e *emailEntry) (*User, error) {
+	u, err := s.fetchByEmail(ctx, email)
 	s.mu.Lock()
 	now := time.Now()
 	switch {

@@ -302,25 +302,39 @@ func (k *KeyedLimiter) limiter(key string) *rate.Limiter {
 // maxWait and ctx's deadline. Otherwise it takes nothing and returns the wait
 // that would be needed, with ok=false.
 func (k *KeyedLimiter) Reserve(ctx context.Context, key string, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
+	_, wait, ok, err = k.Take(ctx, key, maxWait)
+	return wait, ok, err
+}
+
+// Take is Reserve that also returns release, which gives the token back:
+// call it when the request the token was for provably did nothing (refused
+// before or by the provider), so a failed attempt does not use up a scarce
+// slot. release is a no-op when ok is false.
+func (k *KeyedLimiter) Take(ctx context.Context, key string, maxWait time.Duration) (release func(), wait time.Duration, ok bool, err error) {
+	none := func() {}
 	l := k.limiter(key)
 	now := time.Now()
 	r := l.ReserveN(now, 1)
 	if !r.OK() {
-		return time.Duration(1<<63 - 1), false, nil
+		return none, time.Duration(1<<63 - 1), false, nil
 	}
 	d := r.DelayFrom(now)
+	// Cancel as of the moment the token was due: x/time/rate restores
+	// nothing for a reservation cancelled after its time has passed.
+	act := now.Add(d)
+	release = func() { r.CancelAt(act) }
 	if d == 0 {
-		return 0, true, nil
+		return release, 0, true, nil
 	}
 	if d > maxWait || exceedsDeadline(ctx, d) {
 		r.CancelAt(now)
-		return d, false, nil
+		return none, d, false, nil
 	}
 	if err := sleep(ctx, d); err != nil {
 		r.CancelAt(time.Now())
-		return d, false, err
+		return none, d, false, err
 	}
-	return d, true, nil
+	return release, d, true, nil
 }
 
 func (e *errWaitTooLong) Error() string {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -279,5 +281,20 @@ func TestCancelAfter429IsNotOutcomeUnknown(t *testing.T) {
 	if !errors.Is(err, telephony.ErrRateLimited) || errors.Is(err, telephony.ErrOutcomeUnknown) ||
 		!errors.Is(err, context.Canceled) || n.Load() != 1 {
 		t.Fatalf("got %v after %d requests", err, n.Load())
+	}
+}
+
+func TestKeyedLimiterRelease(t *testing.T) {
+	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("update", rate.Every(5*time.Minute), 1, 10)
+	release, _, ok, _ := k.Take(t.Context(), "r1", 0)
+	if !ok {
+		t.Fatal("first token refused")
+	}
+	release() // the request was refused: give the token back
+	if _, _, ok, _ := k.Take(t.Context(), "r1", 0); !ok {
+		t.Fatal("released token not available")
+	}
+	if _, _, ok, _ := k.Take(t.Context(), "r1", 0); ok {
+		t.Fatal("a kept token was handed out twice")
 	}
 }
