@@ -30,14 +30,16 @@ type directory struct {
 	minMiss     time.Duration
 	users       map[string]User
 	loadedAt    time.Time // last successful load; zero: never
-	lastRefresh time.Time // start of the last reload, or end of a failed one
+	lastRefresh time.Time // start of the reload in progress, else end of the last one
 	lastErr     error     // error of the last reload; nil after a success
 	flight      *reload   // the reload in progress, if any
+	gen         int       // bumped by invalidate: older reloads are not stored
 }
 
 type reload struct {
-	done chan struct{}
-	err  error // set before done is closed
+	done  chan struct{}
+	err   error           // set before done is closed
+	users map[string]User // the listing, set before done is closed
 }
 
 func newDirectory() *directory {
@@ -60,6 +62,10 @@ func (d *directory) invalidate() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.users, d.loadedAt, d.lastRefresh, d.lastErr = nil, time.Time{}, time.Time{}, nil
+	// A reload already running listed the old directory: it must not be
+	// stored as fresh. Later lookups start a new one.
+	d.gen++
+	d.flight = nil
 }
 
 // find returns the user whose lowercased email is key.
@@ -92,9 +98,14 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 		return nil, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall, Op: "FindByEmail",
 			Message: "the context ended while the user directory was loading", Err: ctx.Err()}
 	}
-	d.mu.Lock()
-	u, ok := d.users[key]
-	d.mu.Unlock()
+	u, ok := f.users[key] // this reload's own listing, even if invalidated since
+	if f.err != nil {
+		// The reload failed: a known agent is still found in the last
+		// good directory.
+		d.mu.Lock()
+		u, ok = d.users[key]
+		d.mu.Unlock()
+	}
 	switch {
 	case ok:
 		return &u, nil
@@ -111,27 +122,34 @@ func (d *directory) startLocked(ctx context.Context, now time.Time) *reload {
 	}
 	f := &reload{done: make(chan struct{})}
 	d.flight, d.lastRefresh = f, now
+	gen := d.gen
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directoryLoadTimeout)
 	go func() {
 		defer cancel()
 		users, err := d.list(lctx)
-		d.mu.Lock()
+		var m map[string]User
 		if err == nil {
-			m := make(map[string]User, len(users))
+			m = make(map[string]User, len(users))
 			for _, u := range users {
 				k := emailKey(u.Email)
 				if _, dup := m[k]; !dup && k != "" {
 					m[k] = u
 				}
 			}
-			d.users, d.loadedAt = m, d.now()
-		} else {
-			// The backoff runs from the failure: a listing that failed
-			// after minutes of retries must not be started again at once.
-			d.lastRefresh = d.now()
 		}
-		f.err, d.lastErr = err, err
-		d.flight = nil
+		f.users, f.err = m, err
+		d.mu.Lock()
+		if d.gen == gen {
+			if err == nil {
+				d.users, d.loadedAt = m, d.now()
+			}
+			// The minimum interval runs from the end of the reload: a
+			// listing that took long (or failed after retries) must not
+			// be started again at once.
+			d.lastRefresh = d.now()
+			d.lastErr = err
+			d.flight = nil
+		}
 		d.mu.Unlock()
 		close(f.done)
 	}()

@@ -176,3 +176,24 @@ func TestFindByEmailContextErrorIsTyped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The minimum interval between reloads runs from the end of a reload: a
+// listing slower than the interval must not be followed by another one for
+// every unknown email.
+func TestFindByEmailSlowReloadIsNotRepeated(t *testing.T) {
+	sim := newSim(t)
+	sim.SeedUsers(120) // 3 pages
+	c := newClient(t, sim)
+	c.Users.SetDirectoryOptions(aircall.DirectoryOptions{MinRefreshInterval: 100 * time.Millisecond})
+	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/users", Delay: 80 * time.Millisecond, Times: 3})
+	for range 5 {
+		if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrNotFound) {
+			t.Fatalf("unknown email: %v", err)
+		}
+	}
+	n := sim.Count("GET", "/v1/users")
+	t.Logf("5 misses after a 240ms reload (interval 100ms): user-list requests=%d", n)
+	if n != 3 {
+		t.Fatalf("user-list requests = %d, want one listing (3 pages)", n)
+	}
+}
