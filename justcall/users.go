@@ -143,11 +143,14 @@ func (s *UsersService) List(ctx context.Context, opts *ListUsersOptions) iter.Se
 		for i, w := range out.Data {
 			users[i] = w.user()
 		}
+		// The provider's next_page_link decides when it is sent: a link
+		// means more (even after a short page), null or "" means the end.
+		// Without the field, a full page means there may be more.
 		more := len(out.Data) == o.PerPage
 		if link := bytes.TrimSpace(out.NextPageLink); len(link) > 0 {
 			var next string
 			_ = json.Unmarshal(link, &next) // null or a non-string: no link
-			more = more && next != ""
+			more = next != "" && len(out.Data) > 0
 		}
 		return users, more, nil
 	})

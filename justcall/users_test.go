@@ -2,6 +2,8 @@ package justcall_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/switchboard-go/switchboard/justcall"
@@ -110,4 +112,32 @@ func TestUsersListRetriesReads(t *testing.T) {
 	must(t, err)
 	eq(t, len(users), 3, "users")
 	eq(t, sim.Count("GET", "/v2.1/users"), 3, "requests (two 503s retried)")
+}
+
+// A next_page_link after a short page is followed: the link, when JustCall
+// sends the field, decides whether there is more.
+func TestUsersListFollowsNextLinkAfterShortPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("page") {
+		case "0":
+			_, _ = w.Write([]byte(`{"status":"success","data":[{"id":1,"email":"a@x.com"},{"id":2,"email":"b@x.com"}],"next_page_link":"https://api.justcall.io/v2.1/users?page=1"}`))
+		default:
+			_, _ = w.Write([]byte(`{"status":"success","data":[{"id":3,"email":"c@x.com"}],"next_page_link":null}`))
+		}
+	}))
+	defer srv.Close()
+	c, err := justcall.New("k", "s", telephony.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for u, err := range c.Users.List(t.Context(), &justcall.ListUsersOptions{PerPage: 5}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("listed %v, want users 1, 2, 3", ids)
+	}
 }
