@@ -308,13 +308,20 @@ func (s *CallRoutersService) Reenable(ctx context.Context, id int64) (*CallRoute
 }
 
 // Delete deletes the router. It takes effect at once, and the router's
-// numbers go back to the company's reserved pool.
+// numbers go back to the company's reserved pool. Like every delete it is
+// retried after a lost answer; a 404 on such a retry counts as success.
 func (s *CallRoutersService) Delete(ctx context.Context, id int64) error {
 	const op = "DELETE /api/v2/callrouters/{id}"
 	if id <= 0 {
 		return invalid(op, "router id %d must be positive", id)
 	}
 	_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodDelete, Path: routerPath(id), Route: "/api/v2/callrouters/{id}"})
+	// A 404 on a retry means an earlier attempt, whose answer was lost,
+	// deleted the router: that is the outcome the caller asked for.
+	var te *telephony.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound && te.Attempts > 1 {
+		return nil
+	}
 	return err
 }
 

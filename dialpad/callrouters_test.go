@@ -368,3 +368,21 @@ func TestRefusedUpdateKeepsTheSlot(t *testing.T) {
 		t.Fatal("As(typed nil) = true")
 	}
 }
+
+// A DELETE whose answer was lost (a 503 after Dialpad deleted the router)
+// is retried; the retry's 404 means the router is gone, as asked.
+func TestDeleteRetried404IsSuccess(t *testing.T) {
+	c, srv := newTestClient(t)
+	r, err := c.CallRouters.Create(t.Context(), validRouter())
+	ok(t, err)
+	// The first DELETE is carried out but answered 503 by a proxy; the
+	// simulator cannot do both, so the router is deleted first.
+	ok(t, c.CallRouters.Delete(t.Context(), r.ID))
+	srv.InjectFault(dialpadtest.Fault{Method: "DELETE", Status: 503})
+	if err := c.CallRouters.Delete(t.Context(), r.ID); err != nil {
+		t.Fatalf("retried delete answered 404: %v", err)
+	}
+	if err := c.CallRouters.Delete(t.Context(), r.ID); !errors.Is(err, telephony.ErrNotFound) {
+		t.Fatalf("a first-attempt 404 is still ErrNotFound: %v", err)
+	}
+}
