@@ -163,8 +163,8 @@ type Request struct {
 	Method string
 	// Path is the escaped path under the base URL, e.g. "/v1/calls/42".
 	Path string
-	// URL, when set, replaces Path and Query: an absolute next-page link.
-	// It must have the base URL's scheme and host.
+	// URL, when set, replaces Path and Query: a next-page link. Only its
+	// path and query are used, on the base URL.
 	URL string
 	// Route is the path template for errors and logs, e.g.
 	// "/v1/calls/{id}"; empty means Path.
@@ -275,10 +275,21 @@ func (c *Client) url(req *Request) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("bad next-page URL: %v", err)
 		}
-		if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil {
-			return "", fmt.Errorf("refusing to follow a link to %s://%s: credentials go only to %s", u.Scheme, u.Host, c.base.Host)
+		// Only the link's path and query are used, on our base URL:
+		// credentials never go to a host a response named, and a base
+		// URL with a prefix or behind a proxy keeps working.
+		path := u.EscapedPath()
+		if !strings.HasPrefix(path, "/") {
+			return "", fmt.Errorf("bad next-page URL: path %q is not absolute", path)
 		}
-		return u.String(), nil
+		if prefix := c.base.EscapedPath(); prefix != "" && !strings.HasPrefix(path, prefix+"/") {
+			path = prefix + path
+		}
+		s := c.base.Scheme + "://" + c.base.Host + path
+		if u.RawQuery != "" {
+			s += "?" + u.RawQuery
+		}
+		return s, nil
 	}
 	if !strings.HasPrefix(req.Path, "/") {
 		return "", fmt.Errorf("path %q must start with /", req.Path)

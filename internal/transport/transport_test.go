@@ -96,16 +96,24 @@ func TestMalformedJSON(t *testing.T) {
 	}
 }
 
-func TestNextLinkMustStayOnHost(t *testing.T) {
-	srv, n := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
+func TestNextLinkFollowedOnBaseURL(t *testing.T) {
+	var seen atomic.Value
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.URL.RequestURI())
+		_, _ = w.Write([]byte(`{}`))
+	})
 	defer srv.Close()
-	c := newTestClient(t, srv.URL)
-	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: "https://evil.example.com/v1/users?page=2"})
-	if !errors.Is(err, telephony.ErrInvalidRequest) || n.Load() != 0 {
-		t.Fatalf("foreign link followed: %v", err)
-	}
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: srv.URL + "/v1/users?page=2"}); err != nil {
+	// A link naming another host is followed on our base URL: credentials
+	// never leave it. The base's prefix is kept.
+	c := newTestClient(t, srv.URL+"/proxy")
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: "https://evil.example.com/v1/users?page=2"}); err != nil {
 		t.Fatal(err)
+	}
+	if n.Load() != 1 || seen.Load() != "/proxy/v1/users?page=2" {
+		t.Fatalf("followed %v (%d requests)", seen.Load(), n.Load())
+	}
+	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: srv.URL + "/proxy/v1/users?page=3"}); err != nil || seen.Load() != "/proxy/v1/users?page=3" {
+		t.Fatal(seen.Load(), err)
 	}
 }
 
