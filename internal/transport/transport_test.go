@@ -219,7 +219,7 @@ func TestSpentWindowBeyondMaxWaitFailsFast(t *testing.T) {
 	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
 	var te *telephony.Error
 	if !errors.As(err, &te) || !errors.Is(err, telephony.ErrRateLimited) || te.RetryAfter < 59*time.Second ||
-		n.Load() != 1 || time.Since(start) > 50*time.Millisecond {
+		n.Load() != 1 || time.Since(start) > 500*time.Millisecond {
 		t.Fatalf("got %v after %v and %d requests", err, time.Since(start), n.Load())
 	}
 }
