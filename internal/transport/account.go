@@ -298,15 +298,9 @@ func (k *KeyedLimiter) limiter(key string) *rate.Limiter {
 	return l
 }
 
-// Reserve takes a token for key, sleeping for it when the wait fits within
-// maxWait and ctx's deadline. Otherwise it takes nothing and returns the wait
-// that would be needed, with ok=false.
-func (k *KeyedLimiter) Reserve(ctx context.Context, key string, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
-	_, wait, ok, err = k.Take(ctx, key, maxWait)
-	return wait, ok, err
-}
-
-// Take is Reserve that also returns release, which gives the token back:
+// Take takes a token for key, sleeping for it when the wait fits within
+// maxWait and ctx's deadline; otherwise it takes nothing and returns the
+// wait that would be needed, with ok=false. release gives the token back:
 // call it when the request the token was for provably did nothing (refused
 // before or by the provider), so a failed attempt does not use up a scarce
 // slot. release is a no-op when ok is false.

@@ -182,17 +182,17 @@ func TestSharedAccount(t *testing.T) {
 func TestKeyedLimiter(t *testing.T) {
 	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("initiate", 5.0/60, 5, 2)
 	for i := range 5 {
-		if _, ok, _ := k.Reserve(t.Context(), "u1", 0); !ok {
+		if _, _, ok, _ := k.Take(t.Context(), "u1", 0); !ok {
 			t.Fatalf("token %d refused", i)
 		}
 	}
-	wait, ok, _ := k.Reserve(t.Context(), "u1", time.Second)
+	_, wait, ok, _ := k.Take(t.Context(), "u1", time.Second)
 	if ok || wait < 11*time.Second {
 		t.Fatalf("sixth token: ok=%v wait=%v", ok, wait)
 	}
-	k.Reserve(t.Context(), "u2", 0)
-	k.Reserve(t.Context(), "u3", 0) // evicts u1
-	if _, ok, _ := k.Reserve(t.Context(), "u1", 0); !ok {
+	k.Take(t.Context(), "u2", 0)
+	k.Take(t.Context(), "u3", 0) // evicts u1
+	if _, _, ok, _ := k.Take(t.Context(), "u1", 0); !ok {
 		t.Fatal("LRU did not evict u1")
 	}
 }
