@@ -55,61 +55,48 @@ func TestPublicSurface(t *testing.T) {
 	var _ *telephony.Error
 	_ = []error{telephony.ErrInvalidRequest, telephony.ErrUnauthorized, telephony.ErrNotFound, telephony.ErrRateLimited, telephony.ErrUnsupported, telephony.ErrOutcomeUnknown, telephony.ErrInvalidSignature}
 
-	// JustCall
-	var jc *justcall.Client
-	ctx := context.Background()
-	if jc != nil {
-		var c *justcall.Call
-		c, _ = jc.Calls.Make(ctx, justcall.MakeCallRequest{From: "", To: "", AgentID: 42, CallbackURL: "", CallerID: ""})
-		_ = justcall.Call{CallID: c.CallID, From: c.From, To: c.To, AgentID: c.AgentID, Direction: c.Direction, Status: c.Status}
-		var _ iter.Seq2[justcall.User, error] = jc.Users.List(ctx, (*justcall.ListUsersOptions)(nil))
-	}
+	// JustCall: the services are the client's fields, the methods have
+	// exactly these signatures (method expressions).
+	_ = func(c *justcall.Client) (*justcall.CallsService, *justcall.UsersService) { return c.Calls, c.Users }
+	var _ func(*justcall.CallsService, context.Context, justcall.MakeCallRequest) (*justcall.Call, error) = (*justcall.CallsService).Make
+	_ = justcall.MakeCallRequest{From: "", To: "", AgentID: int64(42), CallbackURL: "", CallerID: ""}
+	_ = justcall.Call{CallID: "", From: "", To: "", AgentID: int64(42), Direction: "", Status: ""}
+	var _ func(*justcall.UsersService, context.Context, *justcall.ListUsersOptions) iter.Seq2[justcall.User, error] = (*justcall.UsersService).List
 	var _ func(telephony.EventFunc, justcall.CallbackOptions) (http.Handler, error) = justcall.NewCallbackHandler
 	var _ func(string, telephony.EventFunc, justcall.WebhookOptions) (http.Handler, error) = justcall.NewWebhookHandler
 
 	// Dialpad
-	var dp *dialpad.Client
-	if dp != nil {
-		var r *dialpad.CallRouter
-		r, _ = dp.CallRouters.Create(ctx, dialpad.CreateCallRouterRequest{})
-		r, _ = dp.CallRouters.Get(ctx, int64(1))
-		var _ iter.Seq2[dialpad.CallRouter, error] = dp.CallRouters.List(ctx, (*dialpad.ListCallRoutersOptions)(nil))
-		r, _ = dp.CallRouters.Update(ctx, int64(1), dialpad.UpdateCallRouterRequest{ResetErrorCount: true})
-		_ = dp.CallRouters.Delete(ctx, int64(1))
-		var n *dialpad.Number
-		n, _ = dp.CallRouters.AssignNumber(ctx, int64(1), dialpad.AssignNumberRequest{})
-		_ = n
-		_ = dialpad.CallRouter{ID: r.ID, Name: r.Name, RoutingURL: r.RoutingURL, OfficeID: r.OfficeID, DefaultTargetID: r.DefaultTargetID,
-			DefaultTargetType: r.DefaultTargetType, Enabled: r.Enabled, PhoneNumbers: r.PhoneNumbers, Signature: r.Signature}
-		var _ *dialpad.Signature = r.Signature
-		var _ iter.Seq2[dialpad.User, error] = dp.Users.List(ctx, (*dialpad.ListUsersOptions)(nil))
-		var call *dialpad.Call
-		call, _ = dp.Calls.Initiate(ctx, dialpad.InitiateCallRequest{PhoneNumber: "", UserID: 1})
-		_ = call
-		var tr *dialpad.Transfer
-		tr, _ = dp.Calls.Transfer(ctx, int64(1), dialpad.TransferRequest{})
-		_ = tr
+	_ = func(c *dialpad.Client) (*dialpad.CallRoutersService, *dialpad.UsersService, *dialpad.CallsService) {
+		return c.CallRouters, c.Users, c.Calls
 	}
+	var _ func(*dialpad.CallRoutersService, context.Context, dialpad.CreateCallRouterRequest) (*dialpad.CallRouter, error) = (*dialpad.CallRoutersService).Create
+	var _ func(*dialpad.CallRoutersService, context.Context, int64) (*dialpad.CallRouter, error) = (*dialpad.CallRoutersService).Get
+	var _ func(*dialpad.CallRoutersService, context.Context, *dialpad.ListCallRoutersOptions) iter.Seq2[dialpad.CallRouter, error] = (*dialpad.CallRoutersService).List
+	var _ func(*dialpad.CallRoutersService, context.Context, int64, dialpad.UpdateCallRouterRequest) (*dialpad.CallRouter, error) = (*dialpad.CallRoutersService).Update
+	_ = dialpad.UpdateCallRouterRequest{ResetErrorCount: true, Enabled: new(bool)}
+	var _ func(*dialpad.CallRoutersService, context.Context, int64) error = (*dialpad.CallRoutersService).Delete
+	var _ func(*dialpad.CallRoutersService, context.Context, int64, dialpad.AssignNumberRequest) (*dialpad.Number, error) = (*dialpad.CallRoutersService).AssignNumber
+	_ = dialpad.CallRouter{ID: int64(0), Name: "", RoutingURL: "", OfficeID: int64(0), DefaultTargetID: int64(0),
+		DefaultTargetType: "", Enabled: true, PhoneNumbers: []string{}, Signature: (*dialpad.Signature)(nil)}
+	var _ func(*dialpad.UsersService, context.Context, *dialpad.ListUsersOptions) iter.Seq2[dialpad.User, error] = (*dialpad.UsersService).List
+	var _ func(*dialpad.CallsService, context.Context, dialpad.InitiateCallRequest) (*dialpad.Call, error) = (*dialpad.CallsService).Initiate
+	_ = dialpad.InitiateCallRequest{PhoneNumber: "", UserID: int64(1)}
+	var _ func(*dialpad.CallsService, context.Context, int64, dialpad.TransferRequest) (*dialpad.Transfer, error) = (*dialpad.CallsService).Transfer
 	var _ func(telephony.RouteFunc, dialpad.RoutingOptions) (*dialpad.RoutingHandler, error) = dialpad.NewRoutingHandler
 	_ = dialpad.RoutingOptions{Secret: "", Fallback: telephony.Target{}, Budget: time.Second, AllowUnsigned: false}
 	var _ http.Handler = (*dialpad.RoutingHandler)(nil)
 	var _ func(string, telephony.EventFunc, dialpad.WebhookOptions) (http.Handler, error) = dialpad.NewWebhookHandler
 
 	// Aircall
-	var ac *aircall.Client
-	if ac != nil {
-		var _ iter.Seq2[aircall.User, error] = ac.Users.List(ctx, (*aircall.ListOptions)(nil))
-		var u *aircall.User
-		u, _ = ac.Users.Get(ctx, int64(1))
-		u, _ = ac.Users.FindByEmail(ctx, "")
-		_ = u
-		var err error = ac.Users.StartCall(ctx, int64(1), aircall.StartCallRequest{NumberID: 1, To: ""})
-		_ = err
-		var c *aircall.Call
-		c, _ = ac.Calls.Get(ctx, int64(1))
-		_ = c
-		err = ac.Calls.Transfer(ctx, int64(1), aircall.TransferRequest{UserID: 1, TeamID: 0, Number: "", DispatchingStrategy: ""})
-	}
+	_ = func(c *aircall.Client) (*aircall.UsersService, *aircall.CallsService) { return c.Users, c.Calls }
+	var _ func(*aircall.UsersService, context.Context, *aircall.ListOptions) iter.Seq2[aircall.User, error] = (*aircall.UsersService).List
+	var _ func(*aircall.UsersService, context.Context, int64) (*aircall.User, error) = (*aircall.UsersService).Get
+	var _ func(*aircall.UsersService, context.Context, string) (*aircall.User, error) = (*aircall.UsersService).FindByEmail
+	var _ func(*aircall.UsersService, context.Context, int64, aircall.StartCallRequest) error = (*aircall.UsersService).StartCall
+	_ = aircall.StartCallRequest{NumberID: int64(1), To: ""}
+	var _ func(*aircall.CallsService, context.Context, int64) (*aircall.Call, error) = (*aircall.CallsService).Get
+	var _ func(*aircall.CallsService, context.Context, int64, aircall.TransferRequest) error = (*aircall.CallsService).Transfer
+	_ = aircall.TransferRequest{UserID: int64(1), TeamID: int64(0), Number: "", DispatchingStrategy: ""}
 	var _ func(*aircall.Client, telephony.RouteFunc, aircall.RoutingOptions) (*aircall.RoutingHandler, error) = aircall.NewRoutingHandler
 	_ = aircall.RoutingOptions{Token: ""}
 	var _ http.Handler = (*aircall.RoutingHandler)(nil)

@@ -80,7 +80,7 @@ func TestTargetValidate(t *testing.T) {
 // driver is a fake provider for the portable type's own checks: it
 // records whether it was reached. Provider behaviour is tested against the
 // simulators.
-type driver struct{ dialed, transferred int }
+type driver struct{ dialed int }
 
 func (d *driver) Provider() string { return "fake" }
 func (d *driver) Capabilities() telephony.Capabilities {

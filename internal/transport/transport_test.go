@@ -174,7 +174,8 @@ func TestSharedAccount(t *testing.T) {
 		}
 		return c
 	}
-	if mk("a").Account() != mk("a").Account() || mk("a").Account() == mk("b").Account() {
+	a1, a2, b := mk("a"), mk("a"), mk("b")
+	if a1.Account() != a2.Account() || a1.Account() == b.Account() {
 		t.Fatal("accounts not shared by credential")
 	}
 }

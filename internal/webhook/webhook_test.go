@@ -88,7 +88,8 @@ func TestRunnerBoundsAndClose(t *testing.T) {
 	release := make(chan struct{})
 	var ran atomic.Int64
 	job := func(ctx context.Context) { <-release; ran.Add(1) }
-	if !r.TryGo(job) || !r.TryGo(job) {
+	first, second := r.TryGo(job), r.TryGo(job)
+	if !first || !second {
 		t.Fatal("runner refused work below its limit")
 	}
 	if r.TryGo(job) {
