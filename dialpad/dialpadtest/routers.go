@@ -204,14 +204,24 @@ func (b *routerBody) validate(create bool) string {
 	return ""
 }
 
-func (s *Server) createRouter(w http.ResponseWriter, r *http.Request) {
+// readRouterBody decodes and validates a create or update body, answering
+// Dialpad's 400 itself when it is refused.
+func readRouterBody(w http.ResponseWriter, r *http.Request, create bool) (routerBody, bool) {
 	var b routerBody
 	if err := decode(r, &b); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return b, false
 	}
-	if msg := b.validate(true); msg != "" {
+	if msg := b.validate(create); msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
+		return b, false
+	}
+	return b, true
+}
+
+func (s *Server) createRouter(w http.ResponseWriter, r *http.Request) {
+	b, ok := readRouterBody(w, r, true)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -302,13 +312,8 @@ func (s *Server) listRouters(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateRouter(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
-	var b routerBody
-	if err := decode(r, &b); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if msg := b.validate(false); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	b, valid := readRouterBody(w, r, false)
+	if !valid {
 		return
 	}
 	s.mu.Lock()
