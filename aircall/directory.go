@@ -3,8 +3,11 @@ package aircall
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -25,6 +28,8 @@ type directory struct {
 	list func(context.Context) ([]User, error)
 	now  func() time.Time
 
+	reloads singleflight.Group // keyed by gen: an invalidated reload is not joined
+
 	mu          sync.Mutex
 	ttl         time.Duration
 	minMiss     time.Duration
@@ -32,14 +37,8 @@ type directory struct {
 	loadedAt    time.Time // last successful load; zero: never
 	lastRefresh time.Time // start of the reload in progress, else end of the last one
 	lastErr     error     // error of the last reload; nil after a success
-	flight      *reload   // the reload in progress, if any
+	loading     bool      // a reload of generation gen is in progress
 	gen         int       // bumped by invalidate: older reloads are not stored
-}
-
-type reload struct {
-	done  chan struct{}
-	err   error           // set before done is closed
-	users map[string]User // the listing, set before done is closed
 }
 
 func newDirectory() *directory {
@@ -63,9 +62,9 @@ func (d *directory) invalidate() {
 	defer d.mu.Unlock()
 	d.users, d.loadedAt, d.lastRefresh, d.lastErr = nil, time.Time{}, time.Time{}, nil
 	// A reload already running listed the old directory: it must not be
-	// stored as fresh. Later lookups start a new one.
+	// stored as fresh. Later lookups start a new one (a new key).
 	d.gen++
-	d.flight = nil
+	d.loading = false
 }
 
 // find returns the user whose lowercased email is key.
@@ -73,7 +72,7 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 	d.mu.Lock()
 	now := d.now()
 	fresh := !d.loadedAt.IsZero() && now.Sub(d.loadedAt) < d.ttl
-	recent := d.flight == nil && now.Sub(d.lastRefresh) < d.minMiss
+	recent := !d.loading && now.Sub(d.lastRefresh) < d.minMiss
 	backoff := recent && d.lastErr != nil // the last reload failed a moment ago
 	if u, ok := d.users[key]; ok && (fresh || backoff) {
 		d.mu.Unlock()
@@ -88,18 +87,31 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 		d.mu.Unlock()
 		return nil, notFound(key)
 	}
-	f := d.startLocked(ctx, now)
+	if !d.loading {
+		d.loading, d.lastRefresh = true, now
+	}
+	gen := d.gen
 	d.mu.Unlock()
 
+	// The reload runs detached from the caller that started it (DoChan runs
+	// it in its own goroutine), so one impatient caller cannot fail the
+	// lookups of everyone sharing it.
+	ch := d.reloads.DoChan(strconv.Itoa(gen), func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directoryLoadTimeout)
+		defer cancel()
+		return d.reload(lctx, gen)
+	})
+	var res singleflight.Result
 	select {
-	case <-f.done:
+	case res = <-ch:
 	case <-ctx.Done():
 		// The reload goes on for the others sharing it.
 		return nil, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall, Op: "FindByEmail",
 			Message: "the context ended while the user directory was loading", Err: ctx.Err()}
 	}
-	u, ok := f.users[key] // this reload's own listing, even if invalidated since
-	if f.err != nil {
+	listed, _ := res.Val.(map[string]User)
+	u, ok := listed[key] // this reload's own listing, even if invalidated since
+	if res.Err != nil {
 		// The reload failed: a known agent is still found in the last
 		// good directory.
 		d.mu.Lock()
@@ -109,51 +121,40 @@ func (d *directory) find(ctx context.Context, key string) (*User, error) {
 	switch {
 	case ok:
 		return &u, nil
-	case f.err != nil:
-		return nil, f.err
+	case res.Err != nil:
+		return nil, res.Err
 	}
 	return nil, notFound(key)
 }
 
-// startLocked joins the reload in progress or starts one. d.mu is held.
-func (d *directory) startLocked(ctx context.Context, now time.Time) *reload {
-	if d.flight != nil {
-		return d.flight
+// reload lists the users and, unless the directory was invalidated since
+// generation gen started, stores them.
+func (d *directory) reload(ctx context.Context, gen int) (map[string]User, error) {
+	users, err := d.list(ctx)
+	var m map[string]User
+	if err == nil {
+		m = make(map[string]User, len(users))
+		for _, u := range users {
+			k := emailKey(u.Email)
+			if _, dup := m[k]; !dup && k != "" {
+				m[k] = u
+			}
+		}
 	}
-	f := &reload{done: make(chan struct{})}
-	d.flight, d.lastRefresh = f, now
-	gen := d.gen
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), directoryLoadTimeout)
-	go func() {
-		defer cancel()
-		users, err := d.list(lctx)
-		var m map[string]User
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gen == gen {
 		if err == nil {
-			m = make(map[string]User, len(users))
-			for _, u := range users {
-				k := emailKey(u.Email)
-				if _, dup := m[k]; !dup && k != "" {
-					m[k] = u
-				}
-			}
+			d.users, d.loadedAt = m, d.now()
 		}
-		f.users, f.err = m, err
-		d.mu.Lock()
-		if d.gen == gen {
-			if err == nil {
-				d.users, d.loadedAt = m, d.now()
-			}
-			// The minimum interval runs from the end of the reload: a
-			// listing that took long (or failed after retries) must not
-			// be started again at once.
-			d.lastRefresh = d.now()
-			d.lastErr = err
-			d.flight = nil
-		}
-		d.mu.Unlock()
-		close(f.done)
-	}()
-	return f
+		// The minimum interval runs from the end of the reload: a listing
+		// that took long (or failed after retries) must not be started
+		// again at once.
+		d.lastRefresh = d.now()
+		d.lastErr = err
+		d.loading = false
+	}
+	return m, err
 }
 
 func notFound(email string) error {

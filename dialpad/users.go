@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
@@ -166,22 +168,22 @@ func (o *ListUsersOptions) query(op string) (url.Values, error) {
 type UsersService struct {
 	c *Client
 
+	lookups singleflight.Group // concurrent lookups of one email share a request
+
 	mu    sync.Mutex
 	ttl   time.Duration
-	cache map[string]*emailEntry
+	cache map[string]emailEntry
 }
 
-// emailEntry is one cached (or in-flight) lookup; done is closed when user
-// and err are final.
+// emailEntry is one finished lookup, served until it expires.
 type emailEntry struct {
-	done    chan struct{}
 	user    *User
 	err     error
 	expires time.Time
 }
 
 func newUsersService(c *Client) *UsersService {
-	return &UsersService{c: c, ttl: DefaultEmailCacheTTL, cache: map[string]*emailEntry{}}
+	return &UsersService{c: c, ttl: DefaultEmailCacheTTL, cache: map[string]emailEntry{}}
 }
 
 // List iterates over the company's users, following Dialpad's cursor.
@@ -217,7 +219,7 @@ func (s *UsersService) SetEmailCacheTTL(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ttl = d
-	s.cache = map[string]*emailEntry{}
+	s.cache = map[string]emailEntry{}
 }
 
 // FindByEmail returns the user with this email address (case-insensitive),
@@ -233,59 +235,58 @@ func (s *UsersService) FindByEmail(ctx context.Context, email string) (*User, er
 	}
 	for {
 		s.mu.Lock()
-		e := s.cache[key]
-		if e != nil && e.expired(time.Now()) {
+		e, ok := s.cache[key]
+		if ok && !time.Now().Before(e.expires) {
 			delete(s.cache, key)
-			e = nil
-		}
-		if e == nil {
-			e = &emailEntry{done: make(chan struct{})}
-			s.prune()
-			s.cache[key] = e
-			s.mu.Unlock()
-			return s.lead(ctx, key, strings.TrimSpace(email), e)
+			ok = false
 		}
 		s.mu.Unlock()
-
+		if ok {
+			return copyUser(e.user), e.err
+		}
+		// The email is sent as the caller wrote it, in case Dialpad's
+		// filter is case-sensitive; the cache key is lowercased.
+		ch := s.lookups.DoChan(key, func() (any, error) {
+			u, err := s.fetchByEmail(ctx, strings.TrimSpace(email))
+			s.remember(key, u, err)
+			return u, err
+		})
+		var res singleflight.Result
 		select {
 		case <-ctx.Done():
 			return nil, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderDialpad,
 				Op: "FindByEmail", Message: "the context ended while waiting for the directory lookup", Err: ctx.Err()}
-		case <-e.done:
+		case res = <-ch:
 		}
 		// The leader's own context ended: that says nothing about this
 		// caller, who asks again (and probably leads this time).
-		if e.err != nil && isContextErr(e.err) && ctx.Err() == nil {
+		if res.Err != nil && isContextErr(res.Err) && ctx.Err() == nil {
 			continue
 		}
-		return copyUser(e.user), e.err
+		u, _ := res.Val.(*User)
+		return copyUser(u), res.Err
 	}
 }
 
-// lead performs the lookup for entry e and publishes the result.
-// The email is sent as the caller wrote it, in case Dialpad's filter is
-// case-sensitive; the cache key is lowercased.
-func (s *UsersService) lead(ctx context.Context, key, email string, e *emailEntry) (*User, error) {
-	u, err := s.fetchByEmail(ctx, email)
+// remember caches a finished lookup: a user for the TTL, "not found" for
+// at most notFoundTTL, a failure not at all.
+func (s *UsersService) remember(key string, u *User, err error) {
 	s.mu.Lock()
-	now := time.Now()
-	switch {
-	case err == nil:
-		e.expires = now.Add(s.ttl)
-	case errors.Is(err, telephony.ErrNotFound):
-		e.expires = now.Add(min(s.ttl, notFoundTTL))
-	default:
-		e.expires = now // a failure is never served from the cache
-	}
-	e.user, e.err = u, err
-	if s.ttl <= 0 || e.expires.Equal(now) {
-		if s.cache[key] == e {
-			delete(s.cache, key)
+	defer s.mu.Unlock()
+	ttl := s.ttl
+	if err != nil {
+		if !errors.Is(err, telephony.ErrNotFound) {
+			return
 		}
+		ttl = min(ttl, notFoundTTL)
 	}
-	close(e.done)
-	s.mu.Unlock()
-	return copyUser(u), err
+	if ttl <= 0 {
+		return
+	}
+	if len(s.cache) >= maxEmailCache {
+		s.prune()
+	}
+	s.cache[key] = emailEntry{user: u, err: err, expires: time.Now().Add(ttl)}
 }
 
 func (s *UsersService) fetchByEmail(ctx context.Context, email string) (*User, error) {
@@ -306,36 +307,20 @@ func (s *UsersService) fetchByEmail(ctx context.Context, email string) (*User, e
 		Message: fmt.Sprintf("no Dialpad user has the email %q", email)}
 }
 
-func (e *emailEntry) expired(now time.Time) bool {
-	select {
-	case <-e.done:
-		return !now.Before(e.expires)
-	default:
-		return false // in flight
-	}
-}
-
 // prune keeps the cache bounded: expired entries go first, then any
-// finished ones. Called with s.mu held.
+// others. Called with s.mu held.
 func (s *UsersService) prune() {
-	if len(s.cache) < maxEmailCache {
-		return
-	}
 	now := time.Now()
 	for k, e := range s.cache {
-		if e.expired(now) {
+		if !now.Before(e.expires) {
 			delete(s.cache, k)
 		}
 	}
-	for k, e := range s.cache {
+	for k := range s.cache {
 		if len(s.cache) < maxEmailCache {
 			return
 		}
-		select {
-		case <-e.done:
-			delete(s.cache, k)
-		default:
-		}
+		delete(s.cache, k)
 	}
 }
 
