@@ -10,8 +10,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// jwtLeeway is the clock skew tolerated on exp, nbf and iat (reliability.md
-// R15 asks for at most 5 s).
+// jwtLeeway is the clock skew tolerated on exp, nbf and iat: enough for
+// servers whose clocks drift, too little to matter for a replay.
 const jwtLeeway = 5 * time.Second
 
 // Decoding failures, kept apart so that a handler can answer 401 for a body
@@ -31,7 +31,7 @@ var (
 // is looked up, and the key function also asserts an HMAC method), so
 // neither "none", another HMAC strength nor an asymmetric algorithm is
 // accepted. Dialpad documents no exp, nbf or iat claim in these tokens
-// (reliability.md §3.3), so they are validated when present — with 5 s of
+// (its routing and webhook documentation shows none), so they are validated when present — with 5 s of
 // leeway, and iat must not lie in the future — but not required: requiring
 // them would reject every genuine request if Dialpad does not send them.
 // The consequence is that a captured token can be replayed; the webhook

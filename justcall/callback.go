@@ -59,8 +59,8 @@ type CallbackHandler struct {
 // timestamp at each stage, and fn receives them as telephony.CallEvent (Type
 // "callback", Direction outbound). The handler answers at once and calls fn
 // in the background; a redelivered (call_id, status) pair is acknowledged
-// and dropped, an unknown status is answered 400, a body over
-// webhook.MaxEventBody 413.
+// and dropped, an unknown status is answered 400, a body over 256 KiB
+// 413.
 //
 // JustCall does not sign these callbacks. Opts.Token (with
 // Client.SetCallbackToken) is this package's substitute: Calls.Make puts the
@@ -189,7 +189,7 @@ func (in *inbox) call(ctx context.Context, ev telephony.CallEvent) (err error) {
 	return in.fn(ctx, ev)
 }
 
-// callbackBody is the seed's callback payload. Its encoding is not
+// callbackBody is the click-to-call guide's callback payload. Its encoding is not
 // documented beyond the field names, so numbers may also arrive as strings.
 type callbackBody struct {
 	CallID    jsonx.String `json:"call_id"`

@@ -60,7 +60,7 @@ type makeCallResponse struct {
 		CallID    jsonx.String `json:"call_id"`
 		From      string       `json:"from"`
 		To        string       `json:"to"`
-		AgentID   jsonx.Int64  `json:"agent_id"` // a number in the seed; numeric strings accepted too
+		AgentID   jsonx.Int64  `json:"agent_id"` // a number in the click-to-call guide; numeric strings accepted too
 		Direction string       `json:"direction"`
 		Status    string       `json:"status"`
 	} `json:"data"`
@@ -69,7 +69,7 @@ type makeCallResponse struct {
 const routeMakeCall = "/v2/calls/make"
 
 // Make rings the agent and then connects the customer: POST /v2/calls/make
-// (the seed "Click-to-Call via API"). From and To must be E.164; invalid
+// (JustCall's "Click-to-Call via API" guide). From and To must be E.164; invalid
 // input returns an error matching telephony.ErrInvalidRequest and sends
 // nothing.
 //
@@ -256,7 +256,7 @@ const routeGetCall = "/v2.1/calls/{id}"
 // maxCallIDLen bounds a call id; JustCall's are numbers of a few digits.
 const maxCallIDLen = 64
 
-// Get reads one call: GET /v2.1/calls/{id} (reference call_get_v21). id is
+// Get reads one call: GET /v2.1/calls/{id}. id is
 // JustCall's call id as a webhook's data.id carries it (CallEvent.CallID),
 // or as Make returned it; it must be letters, digits, '_' or '-', which
 // every JustCall id is, and anything else is refused with

@@ -9,8 +9,8 @@
 //
 // # Sources
 //
-// Calls.Make and its callbacks follow the "Click-to-Call via API" document
-// (POST /v2/calls/make). JustCall's own v2.1 reference does not list that
+// Calls.Make and its callbacks follow JustCall's "Click-to-Call via API"
+// guide (POST /v2/calls/make). JustCall's own v2.1 reference does not list that
 // endpoint, so confirm it with JustCall for your account; agent_id is
 // accepted back as a number or a numeric string. Everything else follows
 // developer.justcall.io: the raw "Authorization: key:secret" header, GET

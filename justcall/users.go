@@ -18,7 +18,7 @@ import (
 // UsersService lists the account's agents.
 type UsersService struct{ c *Client }
 
-// Page sizes of GET /v2.1/users (reference users_list_v21).
+// Page sizes of GET /v2.1/users, as JustCall documents them.
 const (
 	DefaultUsersPerPage = 50
 	MaxUsersPerPage     = 100
@@ -47,7 +47,7 @@ type ListUsersOptions struct {
 	Order string
 }
 
-// User is a JustCall agent (the v2.1 user object, reference 1.4).
+// User is a JustCall agent (JustCall's v2.1 user object).
 type User struct {
 	ID    int64
 	Name  string

@@ -290,7 +290,7 @@ func percentEncode(s, safe string) string {
 }
 
 // callData is the part of JustCall's call object (developer.justcall.io
-// "JustCall Call Object") a CallEvent needs, plus the seed's flat fields.
+// "JustCall Call Object") a CallEvent needs, plus the click-to-call guide's flat fields.
 type callData struct {
 	ID             jsonx.String `json:"id"`
 	CallSID        jsonx.String `json:"call_sid"`

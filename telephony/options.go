@@ -49,7 +49,7 @@ const (
 	DefaultMaxAttempts   = 3
 	DefaultRetryBaseWait = 500 * time.Millisecond
 	DefaultRetryMaxWait  = 20 * time.Second
-	DefaultUserAgent     = "switchboard-go/0.1"
+	DefaultUserAgent     = "switchboard-go/" + Version
 )
 
 // NewSettings applies opts over the defaults. Provider packages call it from

@@ -6,7 +6,7 @@ import (
 )
 
 // NewServer returns an *http.Server for Switchboard's inbound handlers with
-// the timeouts a public endpoint needs (reliability.md R13): slow or
+// the timeouts a public endpoint needs: slow or
 // stalled clients are cut off instead of holding connections open. Dialpad
 // waits at most 5 s for a routing answer, so the write timeout stays close
 // to that.

@@ -1,6 +1,6 @@
 // Package jsonx holds JSON types for provider fields whose encoding varies:
 // ids that arrive as numbers in one document and as numeric strings in
-// another (Dialpad's seed shows "123456", its OpenAPI int64).
+// another (Dialpad's routing guide shows "123456", its OpenAPI int64).
 package jsonx
 
 import (

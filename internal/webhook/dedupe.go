@@ -7,7 +7,7 @@ import (
 )
 
 // DefaultDedupeTTL is how long a delivery key is remembered: longer than any
-// provider's documented redelivery window (reliability.md R20).
+// provider's documented redelivery window.
 const DefaultDedupeTTL = 24 * time.Hour
 
 // Dedupe remembers delivery keys for a TTL, in a bounded amount of memory.

@@ -11,7 +11,8 @@ import (
 	"net/http"
 )
 
-// Body size limits (reliability.md R13).
+// Body size limits: far above any genuine delivery, far below what would
+// hurt a server.
 const (
 	MaxRoutingBody = 64 << 10  // a Dialpad routing request
 	MaxEventBody   = 256 << 10 // an event webhook

@@ -18,7 +18,8 @@ type makeCallBody struct {
 	CallerID    string      `json:"caller_id"`
 }
 
-// makeCall is POST /v2/calls/make with the seed's error table: 400 for a
+// makeCall is POST /v2/calls/make with the click-to-call guide's error
+// table: 400 for a
 // missing from or to, 404 for a from number not in the account (or an
 // unknown agent).
 func (s *Server) makeCall(w http.ResponseWriter, r *http.Request) {

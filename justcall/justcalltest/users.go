@@ -57,7 +57,7 @@ func yesNo(b bool) string {
 	return "No"
 }
 
-// userJSON is the v2.1 user object (reference 1.4).
+// userJSON is JustCall's v2.1 user object.
 func userJSON(u User) map[string]any {
 	numbers := u.Numbers
 	if numbers == nil {
