@@ -6,5 +6,3 @@
 //
 // Only a program that imports this package compiles go-redis.
 package redisstate
-
-import _ "github.com/redis/go-redis/v9"

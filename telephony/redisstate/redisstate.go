@@ -1,0 +1,76 @@
+package redisstate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/switchboard-go/switchboard/telephony/state"
+)
+
+// DefaultPrefix starts every key this package writes.
+const DefaultPrefix = "switchboard:"
+
+// Options configure a Redis store. The zero value is usable.
+type Options struct {
+	// Prefix starts every key; default DefaultPrefix. Give each deployment
+	// sharing one Redis its own.
+	Prefix string
+}
+
+// New returns a store on c, which the caller keeps and closes. Every
+// replica of a backend gives the same Redis (and Prefix) to share its state.
+func New(c redis.UniversalClient, opts Options) (*state.Store, error) {
+	if c == nil {
+		return nil, errors.New("redisstate: New needs a Redis client")
+	}
+	return state.New(newDriver(c, opts, false)), nil
+}
+
+func newDriver(c redis.UniversalClient, opts Options, owned bool) *driver {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	d := &driver{c: c, prefix: opts.Prefix, owned: owned}
+	d.limits = newLimits(c, opts.Prefix)
+	d.claims = newClaims(c, opts.Prefix)
+	d.events = newEventLog(c, opts.Prefix)
+	return d
+}
+
+// Open connects to the Redis a URL names (redis://host:port/db, rediss://
+// for TLS), checks it answers, and returns a store whose Close also closes
+// the connection.
+func Open(ctx context.Context, rawURL string, opts Options) (*state.Store, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		// The URL may hold a password: never repeat it.
+		return nil, errors.New("redisstate: the Redis URL does not parse (redis://[user:password@]host:port[/db])")
+	}
+	c := redis.NewClient(o)
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, errors.New("redisstate: Redis at " + o.Addr + " does not answer: " + err.Error())
+	}
+	return state.New(newDriver(c, opts, true)), nil
+}
+
+type driver struct {
+	c      redis.UniversalClient
+	prefix string
+	owned  bool // Close closes c
+	limits *limits
+	claims *claims
+	events *eventLog
+}
+
+func (d *driver) Limits() state.Limits   { return d.limits }
+func (d *driver) Claims() state.Claims   { return d.claims }
+func (d *driver) Events() state.EventLog { return d.events }
+func (d *driver) Name() string           { return "redis" }
+func (d *driver) Close() error {
+	if d.owned {
+		return d.c.Close()
+	}
+	return nil
+}
