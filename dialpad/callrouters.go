@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
-	"golang.org/x/time/rate"
 )
 
 // RouterUpdateInterval is Dialpad's limit on call router updates: one PATCH
@@ -262,7 +261,7 @@ func (s *CallRoutersService) Update(ctx context.Context, id int64, req UpdateCal
 	if err := req.validate(op); err != nil {
 		return nil, err
 	}
-	lim := s.c.t.Account().Keyed("dialpad.callrouters.update", rate.Every(RouterUpdateInterval), 1, 10_000)
+	lim := s.c.t.Account().Keyed("dialpad.callrouters.update", RouterUpdateInterval, 1)
 	// Never sleep for this one: the wait is minutes, and the caller should
 	// decide whether to come back.
 	release, wait, ok, err := lim.Take(ctx, strconv.FormatInt(id, 10), 0)

@@ -11,16 +11,14 @@ import (
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
-	"golang.org/x/time/rate"
 )
 
-// Dialpad allows 5 call initiations per minute per user. The client keeps a
-// token bucket per user (5 at once, then one every 12 s) for at most
-// maxCallUsers users, least recently used dropped first.
-const (
-	CallsPerUserPerMinute = 5
-	maxCallUsers          = 10_000
-)
+// CallsPerUserPerMinute is Dialpad's limit on call initiations per user.
+// The client keeps a bucket per user (5 at once, then one every 12 s),
+// shared by every replica when the client's state is (see WithState in
+// package telephony); a bucket is forgotten only once it is full again, so
+// the limit holds however many users call at once.
+const CallsPerUserPerMinute = 5
 
 var groupTypes = map[string]bool{"callcenter": true, "department": true, "office": true}
 
@@ -154,7 +152,7 @@ func (s *CallsService) Initiate(ctx context.Context, req InitiateCallRequest) (*
 	if err := req.validate(op); err != nil {
 		return nil, err
 	}
-	lim := s.c.t.Account().Keyed("dialpad.call.initiate", rate.Every(time.Minute/CallsPerUserPerMinute), CallsPerUserPerMinute, maxCallUsers)
+	lim := s.c.t.Account().Keyed("dialpad.call.initiate", time.Minute/CallsPerUserPerMinute, CallsPerUserPerMinute)
 	release, wait, ok, err := lim.Take(ctx, strconv.FormatInt(req.UserID, 10), s.c.maxWait())
 	if err != nil {
 		return nil, &telephony.Error{Kind: telephony.ErrRateLimited, Provider: telephony.ProviderDialpad, Op: op, RetryAfter: wait,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/telephony/state"
 	"golang.org/x/time/rate"
 )
 
@@ -41,6 +42,10 @@ type Settings struct {
 	Logger *slog.Logger
 	// UserAgent is sent as User-Agent.
 	UserAgent string
+	// State is where the client keeps what replicas must share: the
+	// account's rate windows and gate, per-endpoint limits. Nil means
+	// state.Default() when the client is built.
+	State *state.Store
 }
 
 // Defaults applied by NewSettings.
@@ -185,6 +190,20 @@ func WithUserAgent(ua string) Option {
 			return errors.New("WithUserAgent: value contains a line break")
 		}
 		s.UserAgent = ua
+		return nil
+	}
+}
+
+// WithState makes the client keep its shared state (rate windows, the 429
+// gate, per-endpoint limits) in st instead of state.Default(): for
+// example a telephony/redisstate store, so every replica of a backend
+// shares one provider budget.
+func WithState(st *state.Store) Option {
+	return func(s *Settings) error {
+		if st == nil {
+			return errors.New("WithState: nil *state.Store")
+		}
+		s.State = st
 		return nil
 	}
 }

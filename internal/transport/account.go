@@ -1,14 +1,17 @@
 package transport
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-go/switchboard/telephony/state"
 	"golang.org/x/time/rate"
 )
 
@@ -45,30 +48,48 @@ type Account struct {
 
 	keyedMu sync.Mutex
 	keyed   map[string]*KeyedLimiter
+
+	// shared, when set, holds the windows and the gate for every replica;
+	// the local windows above are then scaled to this process's share
+	// and used only while shared cannot be reached.
+	shared   state.Limits
+	key      string         // the account's name in shared: a hash, never a secret
+	spec     []state.Window // the windows as shared counts them
+	share    float64
+	degraded atomic.Int64 // operations that fell back to local state
+	log      atomic.Pointer[slog.Logger]
 }
 
 var accounts sync.Map // account key -> *Account
 
-// accountFor returns the shared Account of (provider, base URL, credential).
-// The credential is hashed: the registry never holds a secret. A window
-// listed in tracked is counted as a fixed window corrected by headers; the
-// others are smooth token buckets.
-func accountFor(provider, baseURL, credential string, windows []Window, tracked map[int]bool) *Account {
+// accountFor returns the Account of (provider, base URL, credential) in
+// store st. The credential is hashed: neither the registry nor a shared
+// store ever holds a secret. A window listed in tracked is counted as a
+// fixed window corrected by headers; the others are smooth token buckets.
+// With a store that shares limits, the local windows are this process's
+// share, used only while the store cannot be reached.
+func accountFor(provider, baseURL, credential string, windows []Window, tracked map[int]bool, st *state.Store) *Account {
 	sum := sha256.Sum256([]byte(provider + "\x00" + baseURL + "\x00" + credential))
 	key := hex.EncodeToString(sum[:])
-	if a, ok := accounts.Load(key); ok {
+	reg := fmt.Sprintf("%p/%s", st, key) // one Account per store and account
+	if a, ok := accounts.Load(reg); ok {
 		return a.(*Account)
 	}
-	a := &Account{keyed: map[string]*KeyedLimiter{}}
+	a := &Account{keyed: map[string]*KeyedLimiter{}, key: provider + ":" + key[:32], shared: st.Limits(), share: st.LocalShare()}
 	a.budget.tokens = budgetMax
 	for i, w := range windows {
-		ws := &windowState{limit: w.Limit, period: w.Period, tracked: tracked[i]}
+		limit := w.Limit
+		if a.shared != nil {
+			limit = max(1, int(float64(w.Limit)*a.share))
+		}
+		ws := &windowState{limit: limit, period: w.Period, tracked: tracked[i]}
 		if !ws.tracked {
-			ws.limiter = rate.NewLimiter(perSecond(w.Limit, w.Period), w.Limit)
+			ws.limiter = rate.NewLimiter(perSecond(limit, w.Period), limit)
 		}
 		a.windows = append(a.windows, ws)
+		a.spec = append(a.spec, state.Window{Limit: w.Limit, Period: w.Period, Counted: tracked[i]})
 	}
-	actual, _ := accounts.LoadOrStore(key, a)
+	actual, _ := accounts.LoadOrStore(reg, a)
 	return actual.(*Account)
 }
 
@@ -82,6 +103,12 @@ func accountFor(provider, baseURL, credential string, windows []Window, tracked 
 func (a *Account) SetRate(limit rate.Limit, burst int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.spec = a.overrideSpec(limit, burst)
+	if a.shared != nil && limit != rate.Inf {
+		// The local limiter is this process's share, for when the shared
+		// state is down.
+		limit, burst = limit*rate.Limit(a.share), max(1, int(float64(burst)*a.share))
+	}
 	if a.override != nil {
 		if a.override.Limit() != limit || a.override.Burst() != burst {
 			a.override.SetLimit(limit)
@@ -100,6 +127,24 @@ func (a *Account) SetRate(limit rate.Limit, burst int) {
 	}
 }
 
+// overrideSpec is the shared windows under WithRateLimit: the counted
+// windows stay, the smooth ones give way (limit 0: not counted; indexes
+// are kept for Report) to one bucket of burst at limit per second (none
+// for rate.Inf).
+func (a *Account) overrideSpec(limit rate.Limit, burst int) []state.Window {
+	spec := make([]state.Window, 0, len(a.windows)+1)
+	for _, w := range a.spec[:len(a.windows)] {
+		if !w.Counted {
+			w.Limit = 0
+		}
+		spec = append(spec, w)
+	}
+	if limit != rate.Inf && limit > 0 {
+		spec = append(spec, state.Window{Limit: burst, Period: time.Duration(float64(burst) / float64(limit) * float64(time.Second))})
+	}
+	return spec
+}
+
 func perSecond(n int, period time.Duration) rate.Limit {
 	if n <= 0 || period <= 0 {
 		return rate.Inf
@@ -107,10 +152,18 @@ func perSecond(n int, period time.Duration) rate.Limit {
 	return rate.Limit(float64(n) / period.Seconds())
 }
 
-// Block makes no request of this account start before now+d.
+// Block makes no request of this account start before now+d, in every
+// replica when the state is shared.
 func (a *Account) Block(d time.Duration) {
 	if d <= 0 {
 		return
+	}
+	if a.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		if err := a.shared.Block(ctx, a.key, time.Now().Add(d)); err != nil {
+			a.sharedFailed(&storeError{err})
+		}
+		cancel()
 	}
 	until := time.Now().Add(d).UnixNano()
 	for {
@@ -139,6 +192,14 @@ type errWaitTooLong struct {
 func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if a.shared != nil {
+		err := a.waitShared(ctx, maxWait)
+		if !a.sharedFailed(err) {
+			return err
+		}
+		// The shared state cannot be reached: this process's share of
+		// the limits, counted locally, stands in for it.
 	}
 	for {
 		d := a.Gate()
@@ -191,6 +252,81 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+// sharedTimeout bounds one round trip to the shared state, so that a
+// stalled store degrades to the local share instead of holding requests.
+const sharedTimeout = 500 * time.Millisecond
+
+// waitShared is wait against the shared state: one atomic admission per
+// try, sleeping between tries. Errors of the store come back as
+// *storeError.
+func (a *Account) waitShared(ctx context.Context, maxWait time.Duration) error {
+	for {
+		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		d, err := a.shared.Admit(sctx, a.key, a.specNow(), time.Now())
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &storeError{err}
+		}
+		if d <= 0 {
+			return nil
+		}
+		if d > maxWait {
+			return &errWaitTooLong{wait: d}
+		}
+		if exceedsDeadline(ctx, d) {
+			return &errWaitTooLong{wait: d, deadline: true}
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func (a *Account) specNow() []state.Window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.spec
+}
+
+// storeError is a failure of the shared state.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "shared state: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// sharedFailed reports whether err is a failure of the shared state, and
+// if so counts it and logs it: the caller then falls back to local state.
+func (a *Account) sharedFailed(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *storeError
+	if !errors.As(err, &se) {
+		return false
+	}
+	n := a.degraded.Add(1)
+	if l := a.log.Load(); l != nil && (n == 1 || n%100 == 0) {
+		l.Warn("switchboard: shared rate-limit state unavailable; using this process's share of the limits",
+			"account", a.key, "fallbacks", n, "error", err.Error())
+	}
+	return true
+}
+
+// Degraded returns how many operations fell back to local state because
+// the shared state could not be reached.
+func (a *Account) Degraded() int64 { return a.degraded.Load() }
+
+// setLogger gives the account a logger for fallback warnings (the first
+// client's that has one).
+func (a *Account) setLogger(l *slog.Logger) {
+	if l != nil {
+		a.log.CompareAndSwap(nil, l)
+	}
 }
 
 func cancelAll(rs []*rate.Reservation, now time.Time) {
@@ -249,86 +385,6 @@ func (b *retryBudget) refund() {
 		b.tokens++
 	}
 	b.mu.Unlock()
-}
-
-// Keyed returns the account's limiter family called name (for example
-// Dialpad's "5 call initiations per minute per user"), creating it with the
-// given rate and burst on first use. At most maxKeys keys are remembered;
-// the least recently used is dropped first.
-func (a *Account) Keyed(name string, limit rate.Limit, burst, maxKeys int) *KeyedLimiter {
-	a.keyedMu.Lock()
-	defer a.keyedMu.Unlock()
-	k, ok := a.keyed[name]
-	if !ok {
-		k = &KeyedLimiter{limit: limit, burst: burst, max: maxKeys, order: list.New(), items: map[string]*list.Element{}}
-		a.keyed[name] = k
-	}
-	return k
-}
-
-// KeyedLimiter is a bounded LRU of rate limiters, one per key.
-type KeyedLimiter struct {
-	mu    sync.Mutex
-	limit rate.Limit
-	burst int
-	max   int
-	order *list.List // front = most recent; values are *keyedEntry
-	items map[string]*list.Element
-}
-
-type keyedEntry struct {
-	key string
-	l   *rate.Limiter
-}
-
-func (k *KeyedLimiter) limiter(key string) *rate.Limiter {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if e, ok := k.items[key]; ok {
-		k.order.MoveToFront(e)
-		return e.Value.(*keyedEntry).l
-	}
-	l := rate.NewLimiter(k.limit, k.burst)
-	k.items[key] = k.order.PushFront(&keyedEntry{key: key, l: l})
-	for k.max > 0 && k.order.Len() > k.max {
-		old := k.order.Back()
-		k.order.Remove(old)
-		delete(k.items, old.Value.(*keyedEntry).key)
-	}
-	return l
-}
-
-// Take takes a token for key, sleeping for it when the wait fits within
-// maxWait and ctx's deadline; otherwise it takes nothing and returns the
-// wait that would be needed, with ok=false. release gives the token back:
-// call it when the request the token was for provably did nothing (refused
-// before or by the provider), so a failed attempt does not use up a scarce
-// slot. release is a no-op when ok is false.
-func (k *KeyedLimiter) Take(ctx context.Context, key string, maxWait time.Duration) (release func(), wait time.Duration, ok bool, err error) {
-	none := func() {}
-	l := k.limiter(key)
-	now := time.Now()
-	r := l.ReserveN(now, 1)
-	if !r.OK() {
-		return none, time.Duration(1<<63 - 1), false, nil
-	}
-	d := r.DelayFrom(now)
-	// Cancel as of the moment the token was due: x/time/rate restores
-	// nothing for a reservation cancelled after its time has passed.
-	act := now.Add(d)
-	release = func() { r.CancelAt(act) }
-	if d == 0 {
-		return release, 0, true, nil
-	}
-	if d > maxWait || exceedsDeadline(ctx, d) {
-		r.CancelAt(now)
-		return none, d, false, nil
-	}
-	if err := sleep(ctx, d); err != nil {
-		r.CancelAt(time.Now())
-		return none, d, false, err
-	}
-	return release, d, true, nil
 }
 
 func (e *errWaitTooLong) Error() string {

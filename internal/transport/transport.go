@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // Limits on what is read from a provider.
@@ -104,7 +105,8 @@ func New(cfg Config) (*Client, error) {
 			tracked[h.Window] = true
 		}
 	}
-	acct := accountFor(cfg.Provider, base.String(), cfg.Credential, cfg.Windows, tracked)
+	acct := accountFor(cfg.Provider, base.String(), cfg.Credential, cfg.Windows, tracked, state.Or(s.State))
+	acct.setLogger(s.Logger)
 	if s.RateLimit != 0 {
 		acct.SetRate(s.RateLimit, s.RateBurst)
 	}

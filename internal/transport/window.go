@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"context"
 	"time"
 
+	"github.com/switchboard-go/switchboard/telephony/state"
 	"golang.org/x/time/rate"
 )
 
@@ -96,6 +98,20 @@ func (a *Account) limiters() []*rate.Limiter {
 // other processes using the account, ours also counts requests still in
 // flight. A zero limit is ignored: it would block every caller forever.
 func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem bool, reset time.Time, hasReset bool) {
+	if a.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		r := state.Report{Limit: limit, HasLimit: hasLimit, Remaining: remaining, HasRemaining: hasRem, Reset: reset, HasReset: hasReset}
+		err := a.shared.Report(ctx, a.key, a.specNow(), i, r, time.Now())
+		if err == nil {
+			return
+		}
+		// The local share stands in while the shared state is down; the
+		// provider's account-wide numbers would overrun it, so they are
+		// not applied to it.
+		a.sharedFailed(&storeError{err})
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if i < 0 || i >= len(a.windows) {

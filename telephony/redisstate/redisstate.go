@@ -16,6 +16,10 @@ type Options struct {
 	// Prefix starts every key; default DefaultPrefix. Give each deployment
 	// sharing one Redis its own.
 	Prefix string
+	// Replicas is how many processes share the store. While Redis cannot
+	// be reached each process falls back to 1/Replicas of an account's
+	// limits on its own. Default 3.
+	Replicas int
 }
 
 // New returns a store on c, which the caller keeps and closes. Every
@@ -31,7 +35,10 @@ func newDriver(c redis.UniversalClient, opts Options, owned bool) *driver {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	d := &driver{c: c, prefix: opts.Prefix, owned: owned}
+	if opts.Replicas < 1 {
+		opts.Replicas = 3
+	}
+	d := &driver{c: c, prefix: opts.Prefix, owned: owned, replicas: opts.Replicas}
 	d.limits = newLimits(c, opts.Prefix)
 	d.claims = newClaims(c, opts.Prefix)
 	d.events = newEventLog(c, opts.Prefix)
@@ -56,18 +63,23 @@ func Open(ctx context.Context, rawURL string, opts Options) (*state.Store, error
 }
 
 type driver struct {
-	c      redis.UniversalClient
-	prefix string
-	owned  bool // Close closes c
-	limits *limits
-	claims *claims
-	events *eventLog
+	c        redis.UniversalClient
+	prefix   string
+	owned    bool // Close closes c
+	replicas int
+	limits   *limits
+	claims   *claims
+	events   *eventLog
 }
 
 func (d *driver) Limits() state.Limits   { return d.limits }
 func (d *driver) Claims() state.Claims   { return d.claims }
 func (d *driver) Events() state.EventLog { return d.events }
 func (d *driver) Name() string           { return "redis" }
+
+// LocalShare tells the transport how much of a limit one process may use
+// alone while Redis is down.
+func (d *driver) LocalShare() float64 { return 1 / float64(d.replicas) }
 func (d *driver) Close() error {
 	if d.owned {
 		return d.c.Close()

@@ -76,6 +76,22 @@ func (s *Store) Claims() Claims { return s.d.Claims() }
 // in process (the memory store).
 func (s *Store) Events() EventLog { return s.d.Events() }
 
+// LocalShare is the fraction of an account's limits one process may use on
+// its own while the shared limits cannot be reached: 1 for the memory
+// store, 1/replicas for a shared one (a driver says so with a
+// LocalShare() float64 method; otherwise 1/3).
+func (s *Store) LocalShare() float64 {
+	if s.d.Limits() == nil {
+		return 1
+	}
+	if ls, ok := s.d.(interface{ LocalShare() float64 }); ok {
+		if f := ls.LocalShare(); f > 0 && f <= 1 {
+			return f
+		}
+	}
+	return 1.0 / 3
+}
+
 // Name names the implementation: "memory", "redis".
 func (s *Store) Name() string { return s.d.Name() }
 
