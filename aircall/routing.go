@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // RoutingOptions configures a RoutingHandler.
@@ -42,6 +43,13 @@ type RoutingOptions struct {
 	// DedupeTTL is how long a call id is remembered to drop redeliveries.
 	// Zero means 24h.
 	DedupeTTL time.Duration
+	// State holds the routing claims: a call is transferred by the one
+	// handler that claims it first, in every replica sharing the store
+	// (Redis). Nil means state.Default() (a claim of this handler's own in
+	// memory). When the store cannot be reached the call is not
+	// transferred: it stays with Aircall's own routing, and the failure is
+	// reported to OnError; a transfer is never risked twice.
+	State *state.Store
 }
 
 // RoutingStats counts what a RoutingHandler did.
@@ -79,7 +87,7 @@ type RoutingHandler struct {
 	opts   RoutingOptions
 	log    *slog.Logger
 	runner *webhook.Runner
-	seen   *webhook.Dedupe
+	claims state.Claims
 
 	received, routed, ignored, duplicates, rejected, failed, skipped atomic.Int64
 }
@@ -109,10 +117,13 @@ func NewRoutingHandler(c *Client, route telephony.RouteFunc, opts RoutingOptions
 	if opts.RouteTimeout <= 0 || opts.RouteTimeout > opts.Timeout {
 		opts.RouteTimeout = opts.Timeout / 2
 	}
+	if opts.DedupeTTL <= 0 {
+		opts.DedupeTTL = webhook.DefaultDedupeTTL
+	}
 	return &RoutingHandler{
 		c: c, route: route, opts: opts, log: logger(opts.Logger),
 		runner: webhook.NewRunner(opts.MaxInFlight, opts.Timeout),
-		seen:   webhook.NewDedupe(opts.DedupeTTL, 0),
+		claims: webhook.HandlerClaims(opts.State),
 	}, nil
 }
 
@@ -144,13 +155,23 @@ func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := inboundCall(ev, call)
-	if !h.seen.First(in.CallID) {
+	first, err := h.claims.Claim(r.Context(), routeKey(in.CallID), h.opts.DedupeTTL)
+	if err != nil {
+		// Without the shared claim another replica may be transferring
+		// this call: leave it to Aircall rather than risk two transfers.
+		h.failed.Add(1)
+		h.report(r.Context(), in, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall, Op: "route",
+			Message: "routing claim store unavailable; the call is left to Aircall's own routing", Err: err})
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !first {
 		h.duplicates.Add(1)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if !h.runner.TryGo(func(ctx context.Context) { h.process(ctx, in, call.ID) }) {
-		h.seen.Forget(in.CallID) // the redelivery this 503 asks for must be routed
+		h.release(r.Context(), in.CallID) // the redelivery this 503 asks for must be routed
 		h.rejected.Add(1)
 		h.report(r.Context(), in, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall,
 			Op: "route", Message: "routing queue full; answered 503 so that Aircall redelivers"})
@@ -215,9 +236,20 @@ func (h *RoutingHandler) process(ctx context.Context, in telephony.InboundCall, 
 func (h *RoutingHandler) fail(ctx context.Context, in telephony.InboundCall, err error) {
 	h.failed.Add(1)
 	if retryable(err) {
-		h.seen.Forget(in.CallID)
+		h.release(ctx, in.CallID)
 	}
 	h.report(ctx, in, err)
+}
+
+// routeKey is the claim of one call: fixed size, whatever the id.
+func routeKey(callID string) state.Key { return state.KeyOf("aircall-route", callID) }
+
+// release gives the call's claim back, so that a redelivery routes it.
+func (h *RoutingHandler) release(ctx context.Context, callID string) {
+	if err := h.claims.Release(context.WithoutCancel(ctx), routeKey(callID)); err != nil {
+		h.log.Warn("aircall routing: could not release a routing claim; a redelivery of this call will be dropped",
+			"call_id", callID, "error", err.Error())
+	}
 }
 
 func (h *RoutingHandler) report(ctx context.Context, in telephony.InboundCall, err error) {

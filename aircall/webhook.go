@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // WebhookOptions configures the handler NewWebhookHandler returns.
@@ -34,6 +34,16 @@ type WebhookOptions struct {
 	// DedupeTTL is how long a delivery is remembered to drop redeliveries.
 	// Zero means 24h.
 	DedupeTTL time.Duration
+	// State holds dedupe keys and, when it has an event log (Redis), makes
+	// events durable: appended to the stream Stream (default
+	// "aircall:webhook") before Aircall gets its 200, processed by any
+	// replica, retried, dead-lettered after bounded tries. Nil means
+	// state.Default(). Aircall does not retry deliveries, so when the log
+	// cannot be reached an event is processed in this process (not
+	// durably), logged and counted in Stats().Degraded.
+	State *state.Store
+	// Stream overrides the durable stream's name.
+	Stream string
 }
 
 // WebhookStats counts what a WebhookHandler did.
@@ -44,18 +54,19 @@ type WebhookStats struct {
 	Duplicates int64 // redeliveries dropped
 	Rejected   int64 // requests refused: bad token (401), bad body, full queue (503)
 	Failed     int64 // EventFunc errors and panics
+	Durable    int64 // events appended to the durable log (Redis state)
+	Degraded   int64 // deliveries the state store failed (see WebhookOptions.State)
 }
 
 // WebhookHandler turns Aircall call events into telephony.CallEvent values.
 // NewWebhookHandler returns one as an http.Handler; assert it to
 // *WebhookHandler to read Stats and to Close it on shutdown.
 type WebhookHandler struct {
-	token  string
-	fn     telephony.EventFunc
-	opts   WebhookOptions
-	log    *slog.Logger
-	runner *webhook.Runner
-	seen   *webhook.Dedupe
+	token string
+	fn    telephony.EventFunc
+	opts  WebhookOptions
+	log   *slog.Logger
+	inbox *webhook.Inbox
 
 	received, delivered, ignored, duplicates, rejected, failed atomic.Int64
 }
@@ -82,8 +93,11 @@ func NewWebhookHandler(token string, fn telephony.EventFunc, opts WebhookOptions
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	return &WebhookHandler{token: token, fn: fn, opts: opts, log: logger(opts.Logger),
-		runner: webhook.NewRunner(opts.MaxInFlight, opts.Timeout), seen: webhook.NewDedupe(opts.DedupeTTL, 0)}, nil
+	h := &WebhookHandler{token: token, fn: fn, opts: opts, log: logger(opts.Logger)}
+	h.inbox = webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderAircall, Name: "webhook", Stream: opts.Stream,
+		Fn: h.handle, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL,
+		Logger: opts.Logger})
+	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -109,14 +123,10 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ce := ev.CallEvent(call)
-	key := dedupeKey(ev, ce.CallID)
-	if !h.seen.First(key) {
+	switch h.inbox.Take(r.Context(), ce, dedupeKey(ev, ce.CallID)) {
+	case webhook.Duplicate:
 		h.duplicates.Add(1)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if !h.runner.TryGo(func(ctx context.Context) { h.handle(ctx, ce, key) }) {
-		h.seen.Forget(key)
+	case webhook.Busy:
 		h.rejected.Add(1)
 		h.report(r.Context(), ce, &telephony.Error{Kind: telephony.ErrUnavailable, Provider: telephony.ProviderAircall,
 			Op: "webhook", Message: "event queue full; answered 503 so that Aircall redelivers"})
@@ -135,17 +145,20 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Hashing all of data rather than picking fields (user id, tags...) keeps
 // every distinguishing field, including ones Aircall adds later; compacting
 // makes it independent of whitespace.
-func dedupeKey(ev *Event, callID string) string {
+func dedupeKey(ev *Event, callID string) state.Key {
 	var buf bytes.Buffer
 	if json.Compact(&buf, ev.Data) != nil {
 		buf.Reset()
 		buf.Write(ev.Data)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	return ev.Event + "|" + callID + "|" + strconv.FormatInt(ev.Timestamp, 10) + "|" + hex.EncodeToString(sum[:])
+	return state.KeyOf("aircall-webhook", ev.Event, callID, strconv.FormatInt(ev.Timestamp, 10), string(sum[:]))
 }
 
-func (h *WebhookHandler) handle(ctx context.Context, ev telephony.CallEvent, key string) {
+// handle runs the EventFunc for one event, in process or from the durable
+// log; an error makes the inbox forget the delivery (in process) or retry
+// it (durable).
+func (h *WebhookHandler) handle(ctx context.Context, ev telephony.CallEvent) error {
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -156,11 +169,11 @@ func (h *WebhookHandler) handle(ctx context.Context, ev telephony.CallEvent, key
 	}()
 	if err != nil {
 		h.failed.Add(1)
-		h.seen.Forget(key) // a redelivery gets another chance
 		h.report(ctx, ev, err)
-		return
+		return err
 	}
 	h.delivered.Add(1)
+	return nil
 }
 
 func (h *WebhookHandler) report(ctx context.Context, ev telephony.CallEvent, err error) {
@@ -172,11 +185,13 @@ func (h *WebhookHandler) report(ctx context.Context, ev telephony.CallEvent, err
 
 // Stats returns the handler's counters.
 func (h *WebhookHandler) Stats() WebhookStats {
+	in := h.inbox.Stats()
 	return WebhookStats{Received: h.received.Load(), Delivered: h.delivered.Load(), Ignored: h.ignored.Load(),
-		Duplicates: h.duplicates.Load(), Rejected: h.rejected.Load(), Failed: h.failed.Load()}
+		Duplicates: h.duplicates.Load(), Rejected: h.rejected.Load(), Failed: h.failed.Load(),
+		Durable: in.Durable, Degraded: in.Degraded}
 }
 
 // Close stops accepting events (later deliveries get 503) and waits for the
 // ones being handled, or for ctx to end (their contexts are then cancelled
 // and Close still waits for them to return).
-func (h *WebhookHandler) Close(ctx context.Context) error { return h.runner.Close(ctx) }
+func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.Close(ctx) }

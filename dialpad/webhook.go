@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // Defaults of WebhookOptions.
@@ -45,9 +45,20 @@ type WebhookOptions struct {
 	// DedupeTTL is how long a delivery is remembered to drop redeliveries;
 	// zero means 24 h.
 	DedupeTTL time.Duration
-	// DedupeMax bounds how many deliveries are remembered; zero means
-	// 100,000.
+	// DedupeMax is ignored: the state store bounds what it remembers
+	// (state.MaxMemoryClaims in memory, Redis's own memory otherwise).
+	//
+	// Deprecated: kept so existing code compiles.
 	DedupeMax int
+	// State holds dedupe keys and, when it has an event log (Redis), makes
+	// events durable: appended to the stream Stream (default
+	// "dialpad:webhook") before Dialpad gets its 200, processed by any
+	// replica, retried, dead-lettered after bounded tries. Nil means
+	// state.Default(). When the log cannot be reached a delivery is
+	// answered 503, which Dialpad retries.
+	State *state.Store
+	// Stream overrides the durable stream's name.
+	Stream string
 }
 
 // WebhookHandler receives Dialpad call events (a webhook subscribed to call
@@ -59,10 +70,9 @@ type WebhookHandler struct {
 	fn       telephony.EventFunc
 	verifier *rtVerifier
 	log      *slog.Logger
-	runner   *webhook.Runner
-	dedupe   *webhook.Dedupe
+	inbox    *webhook.Inbox
 
-	received, accepted, duplicates, busy, rejected, failed atomic.Int64
+	received, rejected atomic.Int64
 }
 
 // NewWebhookHandler returns the handler for the hook_url of a Dialpad
@@ -116,8 +126,9 @@ func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOption
 	if timeout <= 0 {
 		timeout = DefaultWebhookTimeout
 	}
-	h.runner = webhook.NewRunner(limit, timeout)
-	h.dedupe = webhook.NewDedupe(opts.DedupeTTL, opts.DedupeMax)
+	h.inbox = webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderDialpad, Name: "webhook", Stream: opts.Stream,
+		Fn: fn, Store: opts.State, MaxInFlight: limit, Timeout: timeout, DedupeTTL: opts.DedupeTTL,
+		RetriesOn5xx: true, Logger: opts.Logger})
 	return h, nil
 }
 
@@ -147,22 +158,15 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, status, msg, err)
 		return
 	}
-	if !h.dedupe.First(key) {
-		h.duplicates.Add(1)
+	switch h.inbox.Take(r.Context(), ev, state.KeyOf("dialpad-webhook", key)) {
+	case webhook.Duplicate:
 		whAck(w, "duplicate")
-		return
-	}
-	if !h.runner.TryGo(func(ctx context.Context) { h.process(ctx, ev) }) {
-		// Forget the key so that Dialpad's redelivery of this 503 is
-		// processed.
-		h.dedupe.Forget(key)
-		h.busy.Add(1)
-		h.log.Warn("dialpad: call event refused, handler busy or closed", "call_id", ev.CallID, "state", ev.Type)
+	case webhook.Busy:
+		// Dialpad retries a 5xx (about 2, 4 and 8 s later).
 		webhook.Error(w, http.StatusServiceUnavailable, "busy, retry later")
-		return
+	default:
+		whAck(w, "accepted")
 	}
-	h.accepted.Add(1)
-	whAck(w, "accepted")
 }
 
 func (h *WebhookHandler) reject(w http.ResponseWriter, status int, msg string, err error) {
@@ -177,26 +181,11 @@ func whAck(w http.ResponseWriter, status string) {
 	_, _ = w.Write([]byte(`{"status":"` + status + `"}`))
 }
 
-// process runs the EventFunc for one event; errors and panics are logged,
-// as the delivery was already acknowledged.
-func (h *WebhookHandler) process(ctx context.Context, ev telephony.CallEvent) {
-	defer func() {
-		if p := recover(); p != nil {
-			h.failed.Add(1)
-			h.log.Error("dialpad: EventFunc panicked", "call_id", ev.CallID, "state", ev.Type, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		}
-	}()
-	if err := h.fn(ctx, ev); err != nil {
-		h.failed.Add(1)
-		h.log.Warn("dialpad: EventFunc failed", "call_id", ev.CallID, "state", ev.Type, "error", err.Error())
-	}
-}
-
 // Close stops accepting events (later deliveries get 503, so Dialpad
 // redelivers them) and waits for the events being processed, or for ctx to
 // end, in which case their context is cancelled and Close still waits for
 // them to return.
-func (h *WebhookHandler) Close(ctx context.Context) error { return h.runner.Close(ctx) }
+func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.Close(ctx) }
 
 // WebhookStats are a WebhookHandler's counters since it was built.
 type WebhookStats struct {
@@ -207,14 +196,17 @@ type WebhookStats struct {
 	Rejected   int64 // answered 4xx: bad method, too large, bad signature, malformed
 	Failed     int64 // EventFunc calls that returned an error or panicked
 	InFlight   int   // EventFunc calls running now
+	Durable    int64 // events appended to the durable log (Redis state)
+	Degraded   int64 // deliveries the state store failed (see WebhookOptions.State)
 }
 
 // Stats returns the handler's counters.
 func (h *WebhookHandler) Stats() WebhookStats {
+	in := h.inbox.Stats()
 	return WebhookStats{
-		Received: h.received.Load(), Accepted: h.accepted.Load(), Duplicates: h.duplicates.Load(),
-		Busy: h.busy.Load(), Rejected: h.rejected.Load(), Failed: h.failed.Load(),
-		InFlight: h.runner.InFlight(),
+		Received: h.received.Load(), Accepted: in.Accepted, Duplicates: in.Duplicates,
+		Busy: in.Busy, Rejected: h.rejected.Load(), Failed: in.Failed,
+		InFlight: in.InFlight, Durable: in.Durable, Degraded: in.Degraded,
 	}
 }
 
@@ -252,15 +244,15 @@ func whDecode(v *rtVerifier, body []byte) (telephony.CallEvent, string, int, err
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: %w", errRtMalformed, err)
 	}
-	state := strings.ToLower(strings.TrimSpace(string(e.State)))
-	if e.CallID <= 0 || state == "" {
+	st := strings.ToLower(strings.TrimSpace(string(e.State)))
+	if e.CallID <= 0 || st == "" {
 		return telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: call_id and state are required", errRtMalformed)
 	}
 	ev := telephony.CallEvent{
 		Provider: telephony.ProviderDialpad,
 		CallID:   strconv.FormatInt(int64(e.CallID), 10),
-		Type:     state,
-		Status:   whStatus(state),
+		Type:     st,
+		Status:   whStatus(st),
 	}
 	switch strings.ToLower(string(e.Direction)) {
 	case "inbound":
@@ -291,7 +283,7 @@ func whDecode(v *rtVerifier, body []byte) (telephony.CallEvent, string, int, err
 		sum := sha256.Sum256(payload)
 		stamp = "sha256:" + hex.EncodeToString(sum[:12])
 	}
-	ev.DeliveryID = ev.CallID + "|" + state + "|" + stamp
+	ev.DeliveryID = ev.CallID + "|" + st + "|" + stamp
 	return ev, ev.DeliveryID, 0, nil
 }
 

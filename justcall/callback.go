@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // CallbackTokenParam is the query parameter that carries the callback token
@@ -44,12 +45,21 @@ type CallbackOptions struct {
 	DedupeTTL time.Duration
 	// Logger receives fn's errors; nil is silent.
 	Logger *slog.Logger
+	// State holds dedupe keys and, when it has an event log (Redis), makes
+	// callbacks durable: appended to the stream Stream (default
+	// "justcall:callback") before the 200, processed by any replica. Nil
+	// means state.Default(). When the log cannot be reached a callback is
+	// processed in this process, logged (JustCall's redelivery is not
+	// documented).
+	State *state.Store
+	// Stream overrides the durable stream's name.
+	Stream string
 }
 
 // CallbackHandler is the http.Handler NewCallbackHandler returns. Close it
 // on shutdown to wait for events being handled.
 type CallbackHandler struct {
-	inbox
+	*webhook.Inbox
 	token string
 }
 
@@ -86,7 +96,8 @@ func NewCallbackHandler(fn telephony.EventFunc, opts CallbackOptions) (http.Hand
 		return nil, fmt.Errorf("justcall.NewCallbackHandler: the token must be at least %d characters", minCallbackToken)
 	}
 	return &CallbackHandler{
-		inbox: newInbox(fn, opts.MaxInFlight, opts.Timeout, opts.DedupeTTL, opts.Logger),
+		Inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "callback", Stream: opts.Stream,
+			Fn: fn, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL, Logger: opts.Logger}),
 		token: opts.Token,
 	}, nil
 }
@@ -116,78 +127,13 @@ func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.dispatch(w, ev, "cb\x00"+ev.CallID+"\x00"+string(ev.Status))
+	h.Dispatch(w, r, ev, state.KeyOf("justcall-callback", ev.CallID, string(ev.Status)))
 }
 
 // Close stops accepting callbacks (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *CallbackHandler) Close(ctx context.Context) error { return h.inbox.close(ctx) }
-
-// inbox is the acknowledge-then-process half shared by both handlers:
-// redeliveries are dropped, fn runs in the background with a bound, and a
-// full inbox is answered 503 so the sender retries later.
-type inbox struct {
-	fn     telephony.EventFunc
-	runner *webhook.Runner
-	dedupe *webhook.Dedupe
-	log    *slog.Logger
-}
-
-func newInbox(fn telephony.EventFunc, maxInFlight int, timeout, dedupeTTL time.Duration, log *slog.Logger) inbox {
-	return inbox{
-		fn:     fn,
-		runner: webhook.NewRunner(orInt(maxInFlight, 64), orDuration(timeout, 30*time.Second)),
-		dedupe: webhook.NewDedupe(dedupeTTL, 0),
-		log:    orLogger(log),
-	}
-}
-
-func (in *inbox) close(ctx context.Context) error { return in.runner.Close(ctx) }
-
-// dispatch acknowledges ev and hands it to fn in the background, dropping
-// it when any of keys was seen already (a dropped delivery leaves none of
-// its keys behind).
-func (in *inbox) dispatch(w http.ResponseWriter, ev telephony.CallEvent, keys ...string) {
-	for i, key := range keys {
-		if !in.dedupe.First(key) {
-			in.forget(keys[:i])
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-	}
-	ok := in.runner.TryGo(func(ctx context.Context) {
-		if err := in.call(ctx, ev); err != nil {
-			// Already acknowledged: forget the keys so that a
-			// redelivery, if one comes, is handled again.
-			in.forget(keys)
-			in.log.Warn("justcall: event handler failed", "call_id", ev.CallID, "type", ev.Type, "error", err)
-		}
-	})
-	if !ok {
-		in.forget(keys)
-		webhook.Error(w, http.StatusServiceUnavailable, "busy; retry later")
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func (in *inbox) forget(keys []string) {
-	for _, k := range keys {
-		in.dedupe.Forget(k)
-	}
-}
-
-// call runs fn, turning a panic into an error: it runs on a background
-// goroutine, where a panic would take the whole server down.
-func (in *inbox) call(ctx context.Context, ev telephony.CallEvent) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return in.fn(ctx, ev)
-}
+func (h *CallbackHandler) Close(ctx context.Context) error { return h.Inbox.Close(ctx) }
 
 // callbackBody is the click-to-call guide's callback payload. Its encoding is not
 // documented beyond the field names, so numbers may also arrive as strings.
@@ -302,25 +248,4 @@ func direction(s string) telephony.Direction {
 		return telephony.DirectionInbound
 	}
 	return telephony.DirectionUnknown
-}
-
-func orInt(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orDuration(v, def time.Duration) time.Duration {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orLogger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
 }

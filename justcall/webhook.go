@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
+	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
 // Headers of a JustCall v2.1 webhook delivery.
@@ -55,6 +56,15 @@ type WebhookOptions struct {
 	DedupeTTL time.Duration
 	// Logger receives fn's errors; nil is silent.
 	Logger *slog.Logger
+	// State holds dedupe keys and, when it has an event log (Redis), makes
+	// events durable: appended to the stream Stream (default
+	// "justcall:webhook") before the 200, processed by any replica. Nil
+	// means state.Default(). When the log cannot be reached an event is
+	// processed in this process, logged (JustCall's redelivery is not
+	// documented).
+	State *state.Store
+	// Stream overrides the durable stream's name.
+	Stream string
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 }
@@ -62,7 +72,7 @@ type WebhookOptions struct {
 // WebhookHandler is the http.Handler NewWebhookHandler returns. Close it on
 // shutdown to wait for events being handled.
 type WebhookHandler struct {
-	inbox
+	*webhook.Inbox
 	secrets []string
 	opts    WebhookOptions
 }
@@ -116,7 +126,8 @@ func NewWebhookHandler(apiSecret string, fn telephony.EventFunc, opts WebhookOpt
 		}
 	}
 	return &WebhookHandler{
-		inbox:   newInbox(fn, opts.MaxInFlight, opts.Timeout, opts.DedupeTTL, opts.Logger),
+		Inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "webhook", Stream: opts.Stream,
+			Fn: fn, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL, Logger: opts.Logger}),
 		secrets: secrets, opts: opts,
 	}, nil
 }
@@ -155,12 +166,12 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	key := "wh\x00" + env.RequestID
+	key := state.KeyOf("justcall-webhook", env.RequestID)
 	if env.RequestID == "" {
 		// No request id: fall back to what identifies the state change.
-		key = "wh\x00" + env.Type + "\x00" + ev.CallID + "\x00" + r.Header.Get(HeaderRequestTimestamp)
+		key = state.KeyOf("justcall-webhook", env.Type, ev.CallID, r.Header.Get(HeaderRequestTimestamp))
 	}
-	h.dispatch(w, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
+	h.Dispatch(w, r, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
 }
 
 // replayKey is the second dedupe key of a delivery. request_id is not
@@ -175,7 +186,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // they can change the call id: data stays a hint (see NewWebhookHandler),
 // and what this key stops is the same event, for the same call, acted on
 // twice.
-func replayKey(signature string, env *envelope, ev telephony.CallEvent) string {
+func replayKey(signature string, env *envelope, ev telephony.CallEvent) state.Key {
 	var d struct {
 		Status   jsonx.String `json:"status"`
 		CallInfo struct {
@@ -183,14 +194,14 @@ func replayKey(signature string, env *envelope, ev telephony.CallEvent) string {
 		} `json:"call_info"`
 	}
 	_ = json.Unmarshal(env.Data, &d) // decodeEvent already read it; a field that fails stays empty
-	return "whsig\x00" + strings.ToLower(strings.TrimSpace(signature)) + "\x00" + env.Type + "\x00" + ev.CallID +
-		"\x00" + strings.ToLower(string(d.Status)) + "\x00" + strings.ToLower(string(d.CallInfo.Type)) + "\x00" + ev.AgentID
+	return state.KeyOf("justcall-replay", strings.ToLower(strings.TrimSpace(signature)), env.Type, ev.CallID,
+		strings.ToLower(string(d.Status)), strings.ToLower(string(d.CallInfo.Type)), ev.AgentID)
 }
 
 // Close stops accepting deliveries (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.close(ctx) }
+func (h *WebhookHandler) Close(ctx context.Context) error { return h.Inbox.Close(ctx) }
 
 // Signature returns the v1 signature JustCall puts in HeaderSignature:
 // hex(HMAC-SHA256(key=secret, secret+"|"+encodeURIComponent(webhookURL)+
