@@ -31,12 +31,13 @@ import (
 //
 // The consumer group is named "switchboard".
 type eventLog struct {
-	c      redis.UniversalClient
-	prefix string
+	c        redis.UniversalClient
+	prefix   string
+	defaults state.ConsumeOptions // Options.Consume: what a zero field of Consume's options takes
 }
 
-func newEventLog(c redis.UniversalClient, prefix string) *eventLog {
-	return &eventLog{c: c, prefix: prefix}
+func newEventLog(c redis.UniversalClient, prefix string, defaults state.ConsumeOptions) *eventLog {
+	return &eventLog{c: c, prefix: prefix, defaults: defaults}
 }
 
 const (
@@ -180,18 +181,11 @@ func (e *eventLog) Consume(ctx context.Context, stream string, handle func(conte
 	if handle == nil {
 		return errors.New("redisstate: Consume needs a handle func")
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = defaultMaxAttempts
-	}
-	if opts.RetryBackoff <= 0 {
-		opts.RetryBackoff = defaultRetryBackoff
-	}
-	if opts.ClaimIdle <= 0 {
-		opts.ClaimIdle = defaultClaimIdle
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = defaultConcurrency
-	}
+	d := e.defaults
+	opts.MaxAttempts = firstPositive(opts.MaxAttempts, d.MaxAttempts, defaultMaxAttempts)
+	opts.RetryBackoff = firstPositive(opts.RetryBackoff, d.RetryBackoff, defaultRetryBackoff)
+	opts.ClaimIdle = firstPositive(opts.ClaimIdle, d.ClaimIdle, defaultClaimIdle)
+	opts.Concurrency = firstPositive(opts.Concurrency, d.Concurrency, defaultConcurrency)
 	if opts.Consumer == "" {
 		opts.Consumer = "c-" + randomHex(8)
 	}
@@ -799,4 +793,14 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// firstPositive returns the first of vs above zero.
+func firstPositive[T int | time.Duration](vs ...T) T {
+	for _, v := range vs {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
 }

@@ -20,6 +20,11 @@ type Options struct {
 	// be reached each process falls back to 1/Replicas of an account's
 	// limits on its own. Default 3.
 	Replicas int
+	// Consume sets, for every durable event stream of the store, what the
+	// handlers leave at zero: MaxAttempts (5), RetryBackoff (1s),
+	// ClaimIdle (30s: how long a dead replica's events wait before
+	// another takes them), Concurrency (16). Give every replica the same.
+	Consume state.ConsumeOptions
 }
 
 // New returns a store on c, which the caller keeps and closes. Every
@@ -41,7 +46,7 @@ func newDriver(c redis.UniversalClient, opts Options, owned bool) *driver {
 	d := &driver{c: c, prefix: opts.Prefix, owned: owned, replicas: opts.Replicas}
 	d.limits = newLimits(c, opts.Prefix)
 	d.claims = newClaims(c, opts.Prefix)
-	d.events = newEventLog(c, opts.Prefix)
+	d.events = newEventLog(c, opts.Prefix, opts.Consume)
 	return d
 }
 
