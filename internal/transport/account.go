@@ -57,6 +57,7 @@ type Account struct {
 	spec     []state.Window // the windows as shared counts them
 	share    float64
 	degraded atomic.Int64 // operations that fell back to local state
+	downTill atomic.Int64 // unix nanoseconds: shared state is not tried before
 	log      atomic.Pointer[slog.Logger]
 }
 
@@ -127,16 +128,15 @@ func (a *Account) SetRate(limit rate.Limit, burst int) {
 	}
 }
 
-// overrideSpec is the shared windows under WithRateLimit: the counted
-// windows stay, the smooth ones give way (limit 0: not counted; indexes
-// are kept for Report) to one bucket of burst at limit per second (none
-// for rate.Inf).
+// overrideSpec is the shared windows under WithRateLimit: the documented
+// limits give way (limit 0: not counted, indexes kept for Report) to one
+// bucket of burst at limit per second (none for rate.Inf); a counted
+// window counts again once the provider's headers report its limit, as
+// in memory.
 func (a *Account) overrideSpec(limit rate.Limit, burst int) []state.Window {
 	spec := make([]state.Window, 0, len(a.windows)+1)
 	for _, w := range a.spec[:len(a.windows)] {
-		if !w.Counted {
-			w.Limit = 0
-		}
+		w.Limit = 0
 		spec = append(spec, w)
 	}
 	if limit != rate.Inf && limit > 0 {
@@ -158,7 +158,7 @@ func (a *Account) Block(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	if a.shared != nil {
+	if a.sharedUp() {
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		if err := a.shared.Block(ctx, a.key, time.Now().Add(d)); err != nil {
 			a.sharedFailed(&storeError{err})
@@ -193,7 +193,7 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if a.shared != nil {
+	if a.sharedUp() {
 		err := a.waitShared(ctx, maxWait)
 		if !a.sharedFailed(err) {
 			return err
@@ -309,12 +309,24 @@ func (a *Account) sharedFailed(err error) bool {
 	if !errors.As(err, &se) {
 		return false
 	}
+	// Do not make every request wait for a store that just failed: the
+	// local share stands in for a moment before the store is tried again.
+	a.downTill.Store(time.Now().Add(sharedRetryAfter).UnixNano())
 	n := a.degraded.Add(1)
 	if l := a.log.Load(); l != nil && (n == 1 || n%100 == 0) {
 		l.Warn("switchboard: shared rate-limit state unavailable; using this process's share of the limits",
 			"account", a.key, "fallbacks", n, "error", err.Error())
 	}
 	return true
+}
+
+// sharedRetryAfter is how long the local share stands in after the shared
+// state failed, before the shared state is tried again.
+const sharedRetryAfter = time.Second
+
+// sharedUp reports whether the shared state is to be used now.
+func (a *Account) sharedUp() bool {
+	return a.shared != nil && time.Now().UnixNano() >= a.downTill.Load()
 }
 
 // Degraded returns how many operations fell back to local state because

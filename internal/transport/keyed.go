@@ -68,7 +68,7 @@ func (k *KeyedLimiter) Take(ctx context.Context, key string, maxWait time.Durati
 // try takes a token from the shared bucket, or from the local one when
 // there is no shared state or it cannot be reached.
 func (k *KeyedLimiter) try(ctx context.Context, key string) (time.Duration, bool, error) {
-	if k.a.shared != nil {
+	if k.a.sharedUp() {
 		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
 		d, err := k.a.shared.Take(sctx, k.name, key, k.every, k.burst, time.Now())
 		cancel()

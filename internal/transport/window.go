@@ -99,6 +99,9 @@ func (a *Account) limiters() []*rate.Limiter {
 // flight. A zero limit is ignored: it would block every caller forever.
 func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem bool, reset time.Time, hasReset bool) {
 	if a.shared != nil {
+		if !a.sharedUp() {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
 		r := state.Report{Limit: limit, HasLimit: hasLimit, Remaining: remaining, HasRemaining: hasRem, Reset: reset, HasReset: hasReset}
