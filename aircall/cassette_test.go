@@ -1,11 +1,11 @@
 package aircall_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/telephony"
 	"github.com/switchboard-go/switchboard/telephony/telephonytest"
@@ -22,45 +22,35 @@ const cassetteAircall = "../telephony/telephonytest/testdata/aircall.json"
 
 func TestCassetteReplay(t *testing.T) {
 	rp, err := telephonytest.NewReplayer(cassetteAircall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// No WithBaseURL: the default host, answered by the replayer.
 	ac, err := aircall.New("cassette-id", "cassette-token", telephony.WithHTTPClient(rp.Client()),
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx := t.Context()
 
 	var users []aircall.User
 	for u, err := range ac.Users.List(ctx, &aircall.ListOptions{PerPage: 20}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		users = append(users, u)
 	}
-	if len(users) != 9 {
-		t.Fatalf("%d users, want the 9 of meta.count", len(users))
-	}
-	if u := users[0]; u.ID != 2048 || u.Email != "john.doe@aircall.io" || u.Name != "John Doe" || !u.Available {
-		t.Fatalf("user 0 = %+v", u)
-	}
-	if u := users[2]; u.ID != 2050 || u.Available || u.AvailabilityStatus != "unavailable" {
-		t.Fatalf("user 2 = %+v", u)
-	}
+	require.Len(t, users, 9, "users, want the 9 of meta.count")
+	u := users[0]
+	assert.Equal(t, int64(2048), u.ID, "user 0 = %+v", u)
+	assert.Equal(t, "john.doe@aircall.io", u.Email, "user 0 = %+v", u)
+	assert.Equal(t, "John Doe", u.Name, "user 0 = %+v", u)
+	assert.True(t, u.Available, "user 0 = %+v", u)
+	u = users[2]
+	assert.Equal(t, int64(2050), u.ID, "user 2 = %+v", u)
+	assert.False(t, u.Available, "user 2 = %+v", u)
+	assert.Equal(t, "unavailable", u.AvailabilityStatus, "user 2 = %+v", u)
 
-	if err := ac.Telephony().Transfer(ctx, "1234567", telephony.UserTarget("2048")); err != nil {
-		t.Fatalf("transfer answered 204: %v", err)
-	}
+	assert.NoError(t, ac.Telephony().Transfer(ctx, "1234567", telephony.UserTarget("2048")), "transfer answered 204")
 
 	// A request the cassette lacks fails clearly; a transfer is never
 	// resent, so the replayer sees it once.
 	err = ac.Calls.Transfer(ctx, 1234567, aircall.TransferRequest{TeamID: 7})
-	if !errors.Is(err, telephonytest.ErrNotRecorded) || !strings.Contains(err.Error(), "POST /v1/calls/1234567/transfers") {
-		t.Fatalf("unrecorded request: %v", err)
-	}
-	if unused := rp.Unused(); len(unused) != 0 {
-		t.Fatalf("interactions never replayed: %+v", unused)
-	}
+	assert.ErrorIs(t, err, telephonytest.ErrNotRecorded, "unrecorded request")
+	assert.ErrorContains(t, err, "POST /v1/calls/1234567/transfers", "unrecorded request")
+	assert.Empty(t, rp.Unused(), "interactions never replayed")
 }

@@ -1,12 +1,12 @@
 package aircall_test
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -14,9 +14,8 @@ import (
 
 func TestNewRejectsBadCredentials(t *testing.T) {
 	for _, tc := range []struct{ id, token string }{{"", "x"}, {"x", ""}, {"a:b", "x"}, {"a\n", "x"}} {
-		if _, err := aircall.New(tc.id, tc.token); err == nil {
-			t.Errorf("New(%q, %q): want an error", tc.id, tc.token)
-		}
+		_, err := aircall.New(tc.id, tc.token)
+		assert.Error(t, err, "New(%q, %q): want an error", tc.id, tc.token)
 	}
 }
 
@@ -43,34 +42,24 @@ func TestBasicAuthInHeaderNeverInURL(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	rec := &recorder{rt: tr}
 	c := newClient(t, sim, telephony.WithHTTPClient(&http.Client{Transport: rec}))
-	if _, err := c.Users.Get(t.Context(), sim.Users()[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Users.Get(t.Context(), sim.Users()[0].ID)
+	require.NoError(t, err)
 	// base64("aircalltest-api-id:aircalltest-api-token")
-	if want := "Basic YWlyY2FsbHRlc3QtYXBpLWlkOmFpcmNhbGx0ZXN0LWFwaS10b2tlbg=="; rec.auths[0] != want {
-		t.Errorf("Authorization = %q, want %q", rec.auths[0], want)
-	}
+	require.NotEmpty(t, rec.auths, "requests recorded")
+	assert.Equal(t, "Basic YWlyY2FsbHRlc3QtYXBpLWlkOmFpcmNhbGx0ZXN0LWFwaS10b2tlbg==", rec.auths[0], "Authorization")
 	for _, u := range rec.urls {
-		if strings.Contains(u, aircalltest.APIToken) || strings.Contains(u, aircalltest.APIID) || strings.Contains(u, "@") {
-			t.Errorf("credentials in URL %q", u)
-		}
+		assert.NotContains(t, u, aircalltest.APIToken, "credentials in URL %q", u)
+		assert.NotContains(t, u, aircalltest.APIID, "credentials in URL %q", u)
+		assert.NotContains(t, u, "@", "credentials in URL %q", u)
 	}
 
 	bad, err := aircall.New("someone", "wrong-token", telephony.WithBaseURL(sim.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	_, err = bad.Calls.Get(t.Context(), 1)
-	if !errors.Is(err, telephony.ErrUnauthorized) {
-		t.Fatalf("wrong credentials: err = %v, want ErrUnauthorized", err)
-	}
-	if strings.Contains(err.Error(), "wrong-token") {
-		t.Errorf("the token leaked into the error: %v", err)
-	}
+	require.ErrorIs(t, err, telephony.ErrUnauthorized, "wrong credentials")
+	assert.NotContains(t, err.Error(), "wrong-token", "the token leaked into the error")
 	// Aircall's {error, troubleshoot} body reaches the message.
-	if !strings.Contains(err.Error(), "Unauthorized — Check your API ID") {
-		t.Errorf("error lacks Aircall's message and troubleshoot text: %v", err)
-	}
+	assert.ErrorContains(t, err, "Unauthorized — Check your API ID", "error lacks Aircall's message and troubleshoot text")
 }
 
 func TestUsersListFollowsNextPageLinks(t *testing.T) {
@@ -79,52 +68,35 @@ func TestUsersListFollowsNextPageLinks(t *testing.T) {
 	c := newClient(t, sim)
 	var got []aircall.User
 	for u, err := range c.Users.List(t.Context(), nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		got = append(got, u)
 	}
-	if len(got) != 120 {
-		t.Fatalf("listed %d users, want 120", len(got))
-	}
-	if got[0].Email != "agent1@example.com" || got[119].Email != "agent120@example.com" {
-		t.Errorf("first/last = %q/%q", got[0].Email, got[119].Email)
-	}
-	if n := sim.Count("GET", "/v1/users"); n != 3 {
-		t.Errorf("GET /v1/users requests = %d, want 3 (50 a page)", n)
-	}
+	require.Len(t, got, 120, "listed users")
+	assert.Equal(t, "agent1@example.com", got[0].Email, "first")
+	assert.Equal(t, "agent120@example.com", got[119].Email, "last")
+	assert.Equal(t, 3, sim.Count("GET", "/v1/users"), "GET /v1/users requests (50 a page)")
 
 	// per_page 20 from page 2: pages 2..6 = 100 users.
 	n := 0
 	for _, err := range c.Users.List(t.Context(), &aircall.ListOptions{PerPage: 20, Page: 2}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		n++
 	}
-	if n != 100 {
-		t.Errorf("from page 2 with 20 a page: %d users, want 100", n)
-	}
+	assert.Equal(t, 100, n, "users from page 2 with 20 a page")
 
 	// Breaking out stops fetching.
 	before := sim.Count("GET", "/v1/users")
 	for range c.Users.List(t.Context(), &aircall.ListOptions{PerPage: 10}) {
 		break
 	}
-	if n := sim.Count("GET", "/v1/users") - before; n != 1 {
-		t.Errorf("break after the first user: %d requests, want 1", n)
-	}
+	assert.Equal(t, 1, sim.Count("GET", "/v1/users")-before, "requests after a break after the first user")
 
 	// A page larger than Aircall serves is refused before sending.
 	before = sim.Count("", "")
 	for _, err := range c.Users.List(t.Context(), &aircall.ListOptions{PerPage: 51}) {
-		if !errors.Is(err, telephony.ErrInvalidRequest) {
-			t.Errorf("PerPage 51: err = %v, want ErrInvalidRequest", err)
-		}
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "PerPage 51")
 	}
-	if sim.Count("", "") != before {
-		t.Error("PerPage 51 sent a request")
-	}
+	assert.Equal(t, before, sim.Count("", ""), "PerPage 51 sent a request")
 }
 
 func TestUsersListStopsAtTheRecordCap(t *testing.T) {
@@ -133,15 +105,11 @@ func TestUsersListStopsAtTheRecordCap(t *testing.T) {
 	c := newClient(t, sim)
 	n := 0
 	for _, err := range c.Users.List(t.Context(), nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		n++
 	}
 	t.Logf("10,000-record cap: listed %d of %d users in %d requests", n, aircall.MaxListRecords+50, sim.Count("GET", "/v1/users"))
-	if n != aircall.MaxListRecords {
-		t.Errorf("listed %d, want the cap %d", n, aircall.MaxListRecords)
-	}
+	assert.Equal(t, aircall.MaxListRecords, n, "listed, want the cap")
 }
 
 func TestUsersGetReturnsNumbers(t *testing.T) {
@@ -150,22 +118,17 @@ func TestUsersGetReturnsNumbers(t *testing.T) {
 		Numbers: []aircalltest.Number{{Digits: "+33 1 76 36 06 95"}, {Digits: "+1 415 555 0100"}}})
 	c := newClient(t, sim)
 	got, err := c.Users.Get(t.Context(), u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Email != "bob@example.com" || len(got.Numbers) != 2 || got.Numbers[0].ID != u.Numbers[0].ID {
-		t.Fatalf("got %+v", got)
-	}
-	if e := got.Numbers[0].E164(); e != "+33176360695" {
-		t.Errorf("E164() = %q", e)
-	}
-	if _, err := c.Users.Get(t.Context(), 999999); !errors.Is(err, telephony.ErrNotFound) {
-		t.Errorf("unknown user: err = %v, want ErrNotFound", err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "bob@example.com", got.Email, "got %+v", got)
+	require.Len(t, got.Numbers, 2, "got %+v", got)
+	assert.Equal(t, u.Numbers[0].ID, got.Numbers[0].ID, "got %+v", got)
+	assert.Equal(t, "+33176360695", got.Numbers[0].E164(), "E164()")
+	_, err = c.Users.Get(t.Context(), 999999)
+	assert.ErrorIs(t, err, telephony.ErrNotFound, "unknown user")
 	before := sim.Count("", "")
-	if _, err := c.Users.Get(t.Context(), 0); !errors.Is(err, telephony.ErrInvalidRequest) || sim.Count("", "") != before {
-		t.Errorf("id 0: err = %v (want ErrInvalidRequest and nothing sent)", err)
-	}
+	_, err = c.Users.Get(t.Context(), 0)
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "id 0")
+	assert.Equal(t, before, sim.Count("", ""), "id 0: requests sent")
 }
 
 func TestUsersStartCall(t *testing.T) {
@@ -173,28 +136,22 @@ func TestUsersStartCall(t *testing.T) {
 	u := sim.SeedUsers(1)[0]
 	c := newClient(t, sim)
 	err := c.Users.StartCall(t.Context(), u.ID, aircall.StartCallRequest{NumberID: u.Numbers[0].ID, To: "+14155550199"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	started := sim.StartedCalls()
-	if len(started) != 1 || started[0].UserID != u.ID || started[0].NumberID != u.Numbers[0].ID || started[0].To != "+14155550199" {
-		t.Fatalf("started = %+v", started)
-	}
+	require.Len(t, started, 1, "started = %+v", started)
+	assert.Equal(t, u.ID, started[0].UserID, "started = %+v", started)
+	assert.Equal(t, u.Numbers[0].ID, started[0].NumberID, "started = %+v", started)
+	assert.Equal(t, "+14155550199", started[0].To, "started = %+v", started)
 	// A number that is not the user's: Aircall's 400.
 	err = c.Users.StartCall(t.Context(), u.ID, aircall.StartCallRequest{NumberID: 1, To: "+14155550199"})
-	if !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Errorf("foreign number: err = %v", err)
-	}
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "foreign number")
 	// Invalid input never leaves the process.
 	before := sim.Count("POST", "")
 	for _, req := range []aircall.StartCallRequest{{NumberID: u.Numbers[0].ID, To: "0415550199"}, {To: "+14155550199"}} {
-		if err := c.Users.StartCall(t.Context(), u.ID, req); !errors.Is(err, telephony.ErrInvalidRequest) {
-			t.Errorf("%+v: err = %v, want ErrInvalidRequest", req, err)
-		}
+		err := c.Users.StartCall(t.Context(), u.ID, req)
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "%+v", req)
 	}
-	if sim.Count("POST", "") != before {
-		t.Error("an invalid StartCall was sent")
-	}
+	assert.Equal(t, before, sim.Count("POST", ""), "an invalid StartCall was sent")
 }
 
 func TestCallsGet(t *testing.T) {
@@ -202,26 +159,22 @@ func TestCallsGet(t *testing.T) {
 	id := sim.CreateInboundCall("+33 6 12 34 56 78", "+1 415 555 0100")
 	c := newClient(t, sim)
 	call, err := c.Calls.Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
+	require.NoError(t, err)
+	assert.Equal(t, id, call.ID, "call = %+v", call)
+	assert.Equal(t, "inbound", call.Direction, "call = %+v", call)
+	assert.Equal(t, aircall.CallStatusInitial, call.Status, "call = %+v", call)
+	assert.Equal(t, "+33 6 12 34 56 78", call.RawDigits, "call = %+v", call)
+	if assert.NotNil(t, call.Number, "call = %+v", call) {
+		assert.Equal(t, "+1 415 555 0100", call.Number.Digits, "call = %+v", call)
 	}
-	if call.ID != id || call.Direction != "inbound" || call.Status != aircall.CallStatusInitial ||
-		call.RawDigits != "+33 6 12 34 56 78" || call.Number == nil || call.Number.Digits != "+1 415 555 0100" || !call.Transferable() {
-		t.Fatalf("call = %+v", call)
-	}
-	if err := sim.HangUp(id); err == nil {
-		t.Error("HangUp without a webhook should report that nothing received the events")
-	}
+	assert.True(t, call.Transferable(), "call = %+v", call)
+	assert.Error(t, sim.HangUp(id), "HangUp without a webhook should report that nothing received the events")
 	call, err = c.Calls.Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if call.Transferable() || call.Status != aircall.CallStatusDone {
-		t.Errorf("ended call still transferable: %+v", call)
-	}
-	if _, err := c.Calls.Get(t.Context(), 424242); !errors.Is(err, telephony.ErrNotFound) {
-		t.Errorf("unknown call: err = %v", err)
-	}
+	require.NoError(t, err)
+	assert.False(t, call.Transferable(), "ended call still transferable: %+v", call)
+	assert.Equal(t, aircall.CallStatusDone, call.Status, "ended call: %+v", call)
+	_, err = c.Calls.Get(t.Context(), 424242)
+	assert.ErrorIs(t, err, telephony.ErrNotFound, "unknown call")
 }
 
 func TestCallsTransferValidatesBeforeSending(t *testing.T) {
@@ -239,16 +192,12 @@ func TestCallsTransferValidatesBeforeSending(t *testing.T) {
 		{UserID: -1},
 	}
 	for _, req := range bad {
-		if err := c.Calls.Transfer(t.Context(), id, req); !errors.Is(err, telephony.ErrInvalidRequest) {
-			t.Errorf("%+v: err = %v, want ErrInvalidRequest", req, err)
-		}
+		err := c.Calls.Transfer(t.Context(), id, req)
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "%+v", req)
 	}
-	if err := c.Calls.Transfer(t.Context(), 0, aircall.TransferRequest{UserID: u.ID}); !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Errorf("call id 0: err = %v", err)
-	}
-	if n := sim.Count("POST", ""); n != 0 {
-		t.Fatalf("invalid transfers sent %d requests, want 0", n)
-	}
+	err := c.Calls.Transfer(t.Context(), 0, aircall.TransferRequest{UserID: u.ID})
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "call id 0")
+	require.Zero(t, sim.Count("POST", ""), "requests sent by invalid transfers")
 
 	team := sim.AddTeam("Support", u.ID)
 	good := []aircall.TransferRequest{
@@ -257,9 +206,7 @@ func TestCallsTransferValidatesBeforeSending(t *testing.T) {
 		{Number: "+14155550123"},
 	}
 	for _, req := range good {
-		if err := c.Calls.Transfer(t.Context(), id, req); err != nil {
-			t.Errorf("%+v: %v", req, err)
-		}
+		assert.NoError(t, c.Calls.Transfer(t.Context(), id, req), "%+v", req)
 	}
 	got := sim.Transfers()
 	want := []aircalltest.Transfer{
@@ -267,16 +214,11 @@ func TestCallsTransferValidatesBeforeSending(t *testing.T) {
 		{CallID: id, TeamID: team.ID, DispatchingStrategy: "longest_idle"},
 		{CallID: id, Number: "+14155550123"},
 	}
-	if len(got) != len(want) {
-		t.Fatalf("transfers = %+v", got)
-	}
+	require.Len(t, got, len(want), "transfers = %+v", got)
 	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("transfer %d = %+v, want %+v", i, got[i], want[i])
-		}
+		assert.Equal(t, want[i], got[i], "transfer %d", i)
 	}
 	// To an unknown user: Aircall's 404.
-	if err := c.Calls.Transfer(t.Context(), id, aircall.TransferRequest{UserID: 31337}); !errors.Is(err, telephony.ErrNotFound) {
-		t.Errorf("unknown user: err = %v", err)
-	}
+	err = c.Calls.Transfer(t.Context(), id, aircall.TransferRequest{UserID: 31337})
+	assert.ErrorIs(t, err, telephony.ErrNotFound, "unknown user")
 }

@@ -2,12 +2,13 @@ package aircall_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -35,15 +36,11 @@ func TestFindByEmailSharesOneReload(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NoError(t, err)
 	}
 	n := sim.Count("GET", "/v1/users")
 	t.Logf("50 concurrent FindByEmail on a cold directory of 120 users: user-list requests=%d", n)
-	if n != 3 {
-		t.Errorf("user-list requests = %d, want 3 (one reload of 3 pages)", n)
-	}
+	assert.Equal(t, 3, n, "user-list requests (one reload of 3 pages)")
 }
 
 func TestFindByEmailMissesAreRateLimited(t *testing.T) {
@@ -51,29 +48,23 @@ func TestFindByEmailMissesAreRateLimited(t *testing.T) {
 	sim.SeedUsers(3)
 	c := newClient(t, sim)
 	c.Users.SetDirectoryOptions(aircall.DirectoryOptions{MinRefreshInterval: time.Hour})
-	if _, err := c.Users.FindByEmail(t.Context(), "agent1@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Users.FindByEmail(t.Context(), "agent1@example.com")
+	require.NoError(t, err)
 	base := sim.Count("GET", "/v1/users")
-	for range 100 {
-		if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
-		}
+	for i := range 100 {
+		_, err := c.Users.FindByEmail(t.Context(), "nobody@example.com")
+		require.ErrorIs(t, err, telephony.ErrNotFound, "miss %d", i+1)
 	}
-	if n := sim.Count("GET", "/v1/users") - base; n != 0 {
-		t.Errorf("100 misses within the interval caused %d reloads, want 0", n)
-	}
+	assert.Zero(t, sim.Count("GET", "/v1/users")-base, "reloads caused by 100 misses within the interval")
 
 	// With a short interval, a miss reloads and finds a new agent.
 	c.Users.SetDirectoryOptions(aircall.DirectoryOptions{MinRefreshInterval: time.Millisecond})
 	sim.AddUser(aircalltest.User{Name: "New", Email: "new@example.com"})
 	time.Sleep(5 * time.Millisecond)
-	if _, err := c.Users.FindByEmail(t.Context(), "new@example.com"); err != nil {
-		t.Fatalf("new agent not found after the miss interval: %v", err)
-	}
-	if _, err := c.Users.FindByEmail(t.Context(), " "); !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Errorf("blank email: %v", err)
-	}
+	_, err = c.Users.FindByEmail(t.Context(), "new@example.com")
+	assert.NoError(t, err, "new agent not found after the miss interval")
+	_, err = c.Users.FindByEmail(t.Context(), " ")
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "blank email")
 }
 
 // An expired directory reloads; when the reload fails, known agents are
@@ -83,31 +74,23 @@ func TestFindByEmailTTLAndStaleOnError(t *testing.T) {
 	sim.SeedUsers(3)
 	c := newClient(t, sim)
 	c.Users.SetDirectoryOptions(aircall.DirectoryOptions{TTL: time.Millisecond})
-	if _, err := c.Users.FindByEmail(t.Context(), "agent1@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Users.FindByEmail(t.Context(), "agent1@example.com")
+	require.NoError(t, err)
 	time.Sleep(5 * time.Millisecond)
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/users", Status: 503, Times: 3})
 	u, err := c.Users.FindByEmail(t.Context(), "agent2@example.com")
-	if err != nil || u.Email != "agent2@example.com" {
-		t.Fatalf("stale entry not served while Aircall fails: %v", err)
-	}
-	if n := sim.Count("GET", "/v1/users"); n != 4 {
-		t.Errorf("requests = %d, want 1 load + 3 failed attempts", n)
-	}
+	require.NoError(t, err, "stale entry not served while Aircall fails")
+	require.Equal(t, "agent2@example.com", u.Email, "stale entry served while Aircall fails")
+	assert.Equal(t, 4, sim.Count("GET", "/v1/users"), "requests, want 1 load + 3 failed attempts")
 	// Within MinRefreshInterval of the failure no reload starts: an unknown
 	// email gets the failure's error.
 	time.Sleep(5 * time.Millisecond)
-	if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrUnavailable) {
-		t.Errorf("unknown email while Aircall fails: %v, want ErrUnavailable", err)
-	}
-	if n := sim.Count("GET", "/v1/users"); n != 4 {
-		t.Errorf("requests = %d, want no reload right after a failed one", n)
-	}
+	_, err = c.Users.FindByEmail(t.Context(), "nobody@example.com")
+	assert.ErrorIs(t, err, telephony.ErrUnavailable, "unknown email while Aircall fails")
+	assert.Equal(t, 4, sim.Count("GET", "/v1/users"), "requests, want no reload right after a failed one")
 	c.Users.InvalidateDirectory()
-	if _, err := c.Users.FindByEmail(t.Context(), "agent3@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Users.FindByEmail(t.Context(), "agent3@example.com")
+	assert.NoError(t, err)
 }
 
 // During an outage, lookups of an unknown email start at most one listing
@@ -121,31 +104,27 @@ func TestFindByEmailBacksOffAfterFailedReload(t *testing.T) {
 			c := newClient(t, sim)
 			c.Users.SetDirectoryOptions(aircall.DirectoryOptions{TTL: time.Millisecond, MinRefreshInterval: time.Hour})
 			if warm {
-				if _, err := c.Users.FindByEmail(t.Context(), "agent1@example.com"); err != nil {
-					t.Fatal(err)
-				}
+				_, err := c.Users.FindByEmail(t.Context(), "agent1@example.com")
+				require.NoError(t, err)
 				time.Sleep(5 * time.Millisecond) // the directory is now stale
 			}
 			sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/users", Status: 503, Times: 10000})
 			base := sim.Count("GET", "/v1/users")
-			if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrUnavailable) {
-				t.Fatalf("first lookup during the outage: %v, want ErrUnavailable", err)
-			}
+			_, err := c.Users.FindByEmail(t.Context(), "nobody@example.com")
+			require.ErrorIs(t, err, telephony.ErrUnavailable, "first lookup during the outage")
 			one := sim.Count("GET", "/v1/users") - base // the attempts of one listing
-			for range 100 {
-				if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrUnavailable) {
-					t.Fatalf("lookup during the outage: %v, want ErrUnavailable", err)
-				}
+			for i := range 100 {
+				_, err := c.Users.FindByEmail(t.Context(), "nobody@example.com")
+				require.ErrorIs(t, err, telephony.ErrUnavailable, "lookup %d during the outage", i+2)
 			}
 			u, err := c.Users.FindByEmail(t.Context(), "agent1@example.com")
-			if warm && (err != nil || u.Email != "agent1@example.com") {
-				t.Errorf("known agent during the outage: %v", err)
+			if warm && assert.NoError(t, err, "known agent during the outage") {
+				assert.Equal(t, "agent1@example.com", u.Email, "known agent during the outage")
 			}
 			n := sim.Count("GET", "/v1/users") - base
 			t.Logf("R-directory outage (warm=%v): 102 lookups, user-list requests=%d (one listing = %d)", warm, n, one)
-			if one == 0 || n != one {
-				t.Errorf("requests during the outage = %d, want those of one listing (%d)", n, one)
-			}
+			assert.NotZero(t, one, "requests of one listing during the outage")
+			assert.Equal(t, one, n, "requests during the outage, want those of one listing (%d)", one)
 		})
 	}
 }
@@ -161,20 +140,20 @@ func TestFindByEmailContextErrorIsTyped(t *testing.T) {
 	defer cancel()
 	_, err := c.Users.FindByEmail(ctx, "agent1@example.com")
 	var te *telephony.Error
-	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || te.Provider != telephony.ProviderAircall {
-		t.Errorf("err = %#v, want a *telephony.Error matching context.DeadlineExceeded", err)
+	if assert.ErrorAs(t, err, &te, "want a *telephony.Error matching context.DeadlineExceeded") {
+		assert.Equal(t, telephony.ProviderAircall, te.Provider, "err = %#v", err)
 	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "want a *telephony.Error matching context.DeadlineExceeded")
 	ctx, cancel = context.WithCancel(t.Context())
 	cancel()
 	c.Users.InvalidateDirectory()
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/users", Delay: 200 * time.Millisecond})
-	if _, err := c.Users.FindByEmail(ctx, "agent1@example.com"); !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %#v, want a *telephony.Error matching context.Canceled", err)
-	}
+	_, err = c.Users.FindByEmail(ctx, "agent1@example.com")
+	assert.ErrorAs(t, err, &te, "want a *telephony.Error matching context.Canceled")
+	assert.ErrorIs(t, err, context.Canceled, "want a *telephony.Error matching context.Canceled")
 	// Wait for the detached reload, so that it does not outlive the test.
-	if _, err := c.Users.FindByEmail(t.Context(), "agent1@example.com"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Users.FindByEmail(t.Context(), "agent1@example.com")
+	require.NoError(t, err)
 }
 
 // The minimum interval between reloads runs from the end of a reload: a
@@ -186,14 +165,11 @@ func TestFindByEmailSlowReloadIsNotRepeated(t *testing.T) {
 	c := newClient(t, sim)
 	c.Users.SetDirectoryOptions(aircall.DirectoryOptions{MinRefreshInterval: 100 * time.Millisecond})
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/users", Delay: 80 * time.Millisecond, Times: 3})
-	for range 5 {
-		if _, err := c.Users.FindByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrNotFound) {
-			t.Fatalf("unknown email: %v", err)
-		}
+	for i := range 5 {
+		_, err := c.Users.FindByEmail(t.Context(), "nobody@example.com")
+		require.ErrorIs(t, err, telephony.ErrNotFound, "unknown email, lookup %d", i+1)
 	}
 	n := sim.Count("GET", "/v1/users")
 	t.Logf("5 misses after a 240ms reload (interval 100ms): user-list requests=%d", n)
-	if n != 3 {
-		t.Fatalf("user-list requests = %d, want one listing (3 pages)", n)
-	}
+	assert.Equal(t, 3, n, "user-list requests, want one listing (3 pages)")
 }

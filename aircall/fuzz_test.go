@@ -5,7 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -29,14 +32,12 @@ func FuzzParseEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := aircall.ParseEvent(body, "tok")
 		if err != nil {
-			if !errors.Is(err, telephony.ErrInvalidSignature) && !errors.Is(err, telephony.ErrInvalidRequest) {
-				t.Fatalf("untyped error %v", err)
-			}
+			assert.True(t, errors.Is(err, telephony.ErrInvalidSignature) || errors.Is(err, telephony.ErrInvalidRequest),
+				"untyped error %v", err)
 			return
 		}
-		if ev.Token != "tok" || ev.Event == "" {
-			t.Fatalf("accepted %+v", ev)
-		}
+		assert.Equal(t, "tok", ev.Token, "accepted %+v", ev)
+		assert.NotEmpty(t, ev.Event, "accepted %+v", ev)
 		if !ev.IsCall() {
 			return
 		}
@@ -45,9 +46,10 @@ func FuzzParseEvent(f *testing.F) {
 			return
 		}
 		ce := ev.CallEvent(call)
-		if id, err := strconv.ParseInt(ce.CallID, 10, 64); err != nil || id <= 0 || ce.Provider != telephony.ProviderAircall {
-			t.Fatalf("event %+v", ce)
-		}
+		id, err := strconv.ParseInt(ce.CallID, 10, 64)
+		assert.NoError(t, err, "event %+v", ce)
+		assert.Positive(t, id, "event %+v", ce)
+		assert.Equal(t, telephony.ProviderAircall, ce.Provider, "event %+v", ce)
 	})
 }
 
@@ -57,8 +59,8 @@ func FuzzNumberE164(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, digits string) {
 		got := aircall.Number{Digits: digits}.E164()
-		if got != strings.TrimSpace(digits) && telephony.ValidateE164(got) != nil {
-			t.Fatalf("E164(%q) = %q: changed but not E.164", digits, got)
+		if got != strings.TrimSpace(digits) {
+			assert.NoError(t, telephony.ValidateE164(got), "E164(%q) = %q: changed but not E.164", digits, got)
 		}
 	})
 }
@@ -66,20 +68,15 @@ func FuzzNumberE164(f *testing.F) {
 func TestParseEventRejectsWrongToken(t *testing.T) {
 	for _, body := range []string{eventSeeds[0], strings.Replace(eventSeeds[0], `"token":"tok"`, `"token":"TOK"`, 1), `{"event":"call.created"}`} {
 		_, err := aircall.ParseEvent([]byte(body), "other")
-		if !errors.Is(err, telephony.ErrInvalidSignature) {
-			t.Errorf("err = %v, want ErrInvalidSignature", err)
-		}
+		assert.ErrorIs(t, err, telephony.ErrInvalidSignature, "body %s", body)
 	}
 	ev, err := aircall.ParseEvent([]byte(eventSeeds[1]), "tok")
-	if err != nil || ev.Timestamp != 1585001060 {
-		t.Fatalf("string timestamp: %+v %v", ev, err)
-	}
+	require.NoError(t, err, "string timestamp")
+	assert.Equal(t, int64(1585001060), ev.Timestamp, "string timestamp: %+v", ev)
 	call, err := ev.Call()
-	if err != nil {
-		t.Fatalf("string call id: %v", err)
-	}
+	require.NoError(t, err, "string call id")
 	ce := ev.CallEvent(call)
-	if ce.Status != telephony.StatusCompleted || ce.AgentID != "2048" || ce.Duration.Seconds() != 59 {
-		t.Errorf("event %+v", ce)
-	}
+	assert.Equal(t, telephony.StatusCompleted, ce.Status, "event %+v", ce)
+	assert.Equal(t, "2048", ce.AgentID, "event %+v", ce)
+	assert.Equal(t, 59*time.Second, ce.Duration, "event %+v", ce)
 }

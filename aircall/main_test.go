@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -31,8 +32,6 @@ func newClient(t *testing.T, sim *aircalltest.Server, opts ...telephony.Option) 
 		telephony.WithRateLimit(rate.Inf, 1),
 	}, opts...)
 	c, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, all...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c
 }

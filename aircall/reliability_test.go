@@ -1,14 +1,16 @@
 package aircall_test
 
 import (
-	"errors"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -36,15 +38,13 @@ func TestTransferR1(t *testing.T) {
 			err := c.Calls.Transfer(t.Context(), id, aircall.TransferRequest{UserID: u.ID})
 			n := sim.Count("POST", "/v1/calls/")
 			t.Logf("R1 %s: requests seen=%d transfers carried out=%d err=%v", tc.name, n, len(sim.Transfers()), err)
-			if n != tc.wantReqs {
-				t.Errorf("requests = %d, want %d", n, tc.wantReqs)
+			assert.Equal(t, tc.wantReqs, n, "requests")
+			if tc.wantKind == nil {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, tc.wantKind)
 			}
-			if tc.wantKind == nil && err != nil || tc.wantKind != nil && !errors.Is(err, tc.wantKind) {
-				t.Errorf("err = %v, want %v", err, tc.wantKind)
-			}
-			if got := len(sim.Transfers()); got != tc.transfers {
-				t.Errorf("transfers = %d, want %d", got, tc.transfers)
-			}
+			assert.Len(t, sim.Transfers(), tc.transfers, "transfers")
 		})
 	}
 }
@@ -55,38 +55,31 @@ func TestGetRetriesTransientFailures(t *testing.T) {
 	id := sim.CreateInboundCall("+33612345678", "+14155550100")
 	c := newClient(t, sim)
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/calls/", Status: 503, Times: 2})
-	if _, err := c.Calls.Get(t.Context(), id); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Calls.Get(t.Context(), id)
+	require.NoError(t, err, "GET after 503x2")
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/calls/", ResetAfterBody: true})
-	if _, err := c.Calls.Get(t.Context(), id); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Calls.Get(t.Context(), id)
+	require.NoError(t, err, "GET after a reset")
 	n := sim.Count("GET", "/v1/calls/")
 	t.Logf("GET after 503x2 then a reset: requests seen=%d", n)
-	if n != 5 {
-		t.Errorf("requests = %d, want 5 (3 + 2)", n)
-	}
+	assert.Equal(t, 5, n, "requests (3 + 2)")
 }
 
 // A 429 carrying Aircall's headers is waited out until X-AircallApi-Reset.
+// The reset is in whole seconds, so the test waits one to two seconds.
 func TestRateLimited429WaitsUntilReset(t *testing.T) {
+	testenv.Long(t)
 	sim := newSim(t)
 	id := sim.CreateInboundCall("+33612345678", "+14155550100")
 	c := newClient(t, sim)
 	sim.InjectFault(aircalltest.Fault{Method: "GET", Status: http.StatusTooManyRequests}) // reset 1s ahead
 	start := time.Now()
-	if _, err := c.Calls.Get(t.Context(), id); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Calls.Get(t.Context(), id)
+	require.NoError(t, err)
 	waited := time.Since(start)
 	t.Logf("429 with X-AircallApi-Reset ~1s ahead: waited %v, requests seen=%d", waited.Round(time.Millisecond), sim.Count("GET", ""))
-	if sim.Count("GET", "") != 2 {
-		t.Errorf("requests = %d, want 2", sim.Count("GET", ""))
-	}
-	if waited < 500*time.Millisecond {
-		t.Errorf("waited %v; the reset was at least 1 s (rounded up to the second) away", waited)
-	}
+	assert.Equal(t, 2, sim.Count("GET", ""), "requests")
+	assert.GreaterOrEqual(t, waited, 500*time.Millisecond, "waited %v; the reset was at least 1 s (rounded up to the second) away", waited)
 }
 
 // A reset further away than the caller's deadline fails at once.
@@ -98,13 +91,10 @@ func TestRateLimitedFailsFastPastDeadline(t *testing.T) {
 	start := time.Now()
 	_, err := c.Calls.Get(t.Context(), id)
 	t.Logf("429 Retry-After 60s with max wait 100ms: err=%v after %v", err, time.Since(start).Round(time.Millisecond))
-	if !errors.Is(err, telephony.ErrRateLimited) {
-		t.Fatalf("err = %v, want ErrRateLimited", err)
-	}
+	require.ErrorIs(t, err, telephony.ErrRateLimited)
 	var te *telephony.Error
-	if !errors.As(err, &te) || te.RetryAfter != time.Minute {
-		t.Errorf("RetryAfter = %v, want 1m", te.RetryAfter)
-	}
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, time.Minute, te.RetryAfter, "RetryAfter")
 }
 
 // The simulator's company limit with the client's own limiter on: the
@@ -113,22 +103,21 @@ func TestRateLimitedFailsFastPastDeadline(t *testing.T) {
 // short, while the client counts Aircall's per-minute window (reported as
 // 180/min); once a reset passes the client rolls its window by a minute and
 // trusts the next headers, so concurrent calls meet more 429s here than
-// they would against Aircall's real minute window.
+// they would against Aircall's real minute window. The windows make it take
+// about three seconds.
 func TestRateLimitHeadersAndConcurrency(t *testing.T) {
+	testenv.Long(t)
 	sim := newSim(t)
 	id := sim.CreateInboundCall("+33612345678", "+14155550100")
 	sim.SetRateLimit(3, time.Second) // reported as X-AircallApi-Limit: 180 (per minute)
 	c, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(sim.URL()),
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
 		telephony.WithMaxAttempts(6)) // concurrent callers may each meet a 429 in several windows
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	start := time.Now()
-	for range 6 {
-		if _, err := c.Calls.Get(t.Context(), id); err != nil {
-			t.Fatal(err)
-		}
+	for i := range 6 {
+		_, err := c.Calls.Get(t.Context(), id)
+		require.NoError(t, err, "sequential GET %d", i+1)
 	}
 	seq429 := sim.Throttled()
 	var wg sync.WaitGroup
@@ -144,13 +133,9 @@ func TestRateLimitHeadersAndConcurrency(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, err, "concurrent GET")
 	}
 	t.Logf("rate limit 3/s: 6 sequential GETs got %d 429s; 6 concurrent GETs got %d 429s, all succeeded; %d requests in %v",
 		seq429, sim.Throttled()-seq429, sim.Count("GET", ""), time.Since(start).Round(time.Millisecond))
-	if seq429 != 0 {
-		t.Errorf("sequential calls got %d 429s; X-AircallApi-Remaining: 0 should have held them until the reset", seq429)
-	}
+	assert.Zero(t, seq429, "sequential calls got %d 429s; X-AircallApi-Remaining: 0 should have held them until the reset", seq429)
 }

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -48,15 +51,11 @@ func routingSetup(t *testing.T, sim *aircalltest.Server, route telephony.RouteFu
 		opts.Token = hookToken
 	}
 	h, err := aircall.NewRoutingHandler(c, route, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, h.Close(context.Background()), "closing the routing handler")
 	})
 	sim.SetWebhook(srv.URL, opts.Token)
 	return h, srv.URL
@@ -64,9 +63,7 @@ func routingSetup(t *testing.T, sim *aircalltest.Server, route telephony.RouteFu
 
 func drain(t *testing.T, h *aircall.RoutingHandler) {
 	t.Helper()
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 }
 
 func toUser(id int64) telephony.RouteFunc {
@@ -85,22 +82,16 @@ func TestRoutingTokenTable(t *testing.T) {
 	for _, tc := range []struct{ name, token string }{{"wrong", "not-the-token"}, {"missing", ""}, {"right", hookToken}} {
 		sim.SetWebhook(url, tc.token)
 		status, err := sim.DeliverEvent("call.created", id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "%s token", tc.name)
 		got = append(got, status)
 	}
 	drain(t, h)
 	t.Logf("R17 token table (wrong, missing, right): %v; transfers=%d", got, len(sim.Transfers()))
-	if fmt.Sprint(got) != "[401 401 200]" {
-		t.Errorf("statuses = %v, want [401 401 200]", got)
-	}
-	if n := len(sim.Transfers()); n != 1 {
-		t.Errorf("transfers = %d, want 1 (only the right token routes)", n)
-	}
-	if s := h.Stats(); s.Rejected != 2 || s.Routed != 1 {
-		t.Errorf("stats = %+v", s)
-	}
+	assert.Equal(t, []int{401, 401, 200}, got, "statuses (wrong, missing, right)")
+	assert.Len(t, sim.Transfers(), 1, "transfers, want 1 (only the right token routes)")
+	s := h.Stats()
+	assert.Equal(t, int64(2), s.Rejected, "stats = %+v", s)
+	assert.Equal(t, int64(1), s.Routed, "stats = %+v", s)
 }
 
 // R17: the same call.created delivered 3 times at once transfers once.
@@ -122,17 +113,19 @@ func TestRoutingConcurrentRedeliveryTransfersOnce(t *testing.T) {
 	drain(t, h)
 	n := sim.Count("POST", "/v1/calls/")
 	t.Logf("R17 call.created delivered 3 times concurrently: statuses=%v transfer POSTs=%d stats=%+v", statuses, n, h.Stats())
-	if n != 1 || len(sim.Transfers()) != 1 {
-		t.Errorf("transfer POSTs = %d, want 1", n)
-	}
-	if s := h.Stats(); s.Duplicates != 2 || s.Routed != 1 {
-		t.Errorf("stats = %+v", s)
-	}
+	assert.Equal(t, 1, n, "transfer POSTs")
+	assert.Len(t, sim.Transfers(), 1, "transfers")
+	s := h.Stats()
+	assert.Equal(t, int64(2), s.Duplicates, "stats = %+v", s)
+	assert.Equal(t, int64(1), s.Routed, "stats = %+v", s)
 }
 
 // 1,000 inbound calls routed by email among 200 agents: the directory is
 // loaded once, so user-list requests do not grow with the number of calls.
+// It takes about 15 s with -race; TestFindByEmailSharesOneReload and the
+// other routing tests check the same rules on a few calls.
 func TestRouting1000CallsByEmail(t *testing.T) {
+	testenv.Long(t)
 	sim := newSim(t)
 	agents := sim.SeedUsers(200)
 	route := func(_ context.Context, in telephony.InboundCall) (telephony.Target, error) {
@@ -179,16 +172,12 @@ func TestRouting1000CallsByEmail(t *testing.T) {
 	after1000 := sim.Count("GET", "/v1/users")
 	t.Logf("1,000 inbound calls routed by email, 200 agents: user-list requests after 100 calls=%d, after 1,000 calls=%d; transfers=%d stats=%+v",
 		after100, after1000, len(sim.Transfers()), h.Stats())
-	if after1000 != after100 || after1000 > 8 {
-		t.Errorf("user-list requests grew with calls: %d -> %d", after100, after1000)
-	}
-	if e := errs.all(); len(e) != 0 {
-		t.Fatalf("%d routing failures, first: %v", len(e), e[0])
-	}
+	assert.Equal(t, after100, after1000, "user-list requests grew with calls: %d -> %d", after100, after1000)
+	assert.LessOrEqual(t, after1000, 8, "user-list requests after 1,000 calls")
+	e := errs.all()
+	require.Empty(t, e, "%d routing failures", len(e))
 	transfers := sim.Transfers()
-	if len(transfers) != 1000 {
-		t.Fatalf("transfers = %d, want 1000", len(transfers))
-	}
+	require.Len(t, transfers, 1000, "transfers")
 	byID := map[int64]string{}
 	for _, a := range agents {
 		byID[a.ID] = a.Email
@@ -196,9 +185,8 @@ func TestRouting1000CallsByEmail(t *testing.T) {
 	for _, tr := range transfers {
 		c, _ := sim.Call(tr.CallID)
 		n, _ := strconv.Atoi(strings.ReplaceAll(c.RawDigits, " ", "")[8:])
-		if want := fmt.Sprintf("agent%d@example.com", n%200+1); byID[tr.UserID] != want {
-			t.Fatalf("call from %s went to %s, want %s", c.RawDigits, byID[tr.UserID], want)
-		}
+		want := fmt.Sprintf("agent%d@example.com", n%200+1)
+		require.Equal(t, want, byID[tr.UserID], "agent of the call from %s", c.RawDigits)
 	}
 }
 
@@ -207,26 +195,22 @@ func TestRoutingIgnoresOutboundAndOtherEvents(t *testing.T) {
 	u := sim.SeedUsers(1)[0]
 	h, _ := routingSetup(t, sim, toUser(u.ID), aircall.RoutingOptions{})
 	c := newClient(t, sim)
-	if err := c.Users.StartCall(t.Context(), u.ID, aircall.StartCallRequest{NumberID: u.Numbers[0].ID, To: "+14155550199"}); err != nil {
-		t.Fatal(err)
-	}
+	err := c.Users.StartCall(t.Context(), u.ID, aircall.StartCallRequest{NumberID: u.Numbers[0].ID, To: "+14155550199"})
+	require.NoError(t, err)
 	out := sim.StartedCalls()[0].CallID
 	in := sim.CreateInboundCall("+33612345678", "+14155550100")
 	for _, d := range []struct {
 		event string
 		id    int64
 	}{{"call.created", out}, {"call.answered", in}, {"call.ended", in}} {
-		if status, err := sim.DeliverEvent(d.event, d.id); err != nil || status != 200 {
-			t.Errorf("%s: %d %v", d.event, status, err)
-		}
+		status, err := sim.DeliverEvent(d.event, d.id)
+		assert.NoError(t, err, d.event)
+		assert.Equal(t, 200, status, d.event)
 	}
 	drain(t, h)
-	if n := len(sim.Transfers()); n != 0 {
-		t.Errorf("transfers = %d, want 0", n)
-	}
-	if s := h.Stats(); s.Ignored != 3 {
-		t.Errorf("stats = %+v, want 3 ignored", s)
-	}
+	assert.Empty(t, sim.Transfers(), "transfers")
+	s := h.Stats()
+	assert.Equal(t, int64(3), s.Ignored, "stats = %+v, want 3 ignored", s)
 }
 
 // The body is not signed: the call is re-read, and one that ended is not
@@ -242,9 +226,10 @@ func TestRoutingSkipsCallsThatEnded(t *testing.T) {
 	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{})
 	sim.SimulateInboundCall("+33612345678", "+14155550100")
 	drain(t, h)
-	if s := h.Stats(); s.Skipped != 1 || s.Routed != 0 || sim.Count("POST", "") != 0 {
-		t.Errorf("stats = %+v, POSTs = %d; want the ended call skipped", s, sim.Count("POST", ""))
-	}
+	s := h.Stats()
+	assert.Equal(t, int64(1), s.Skipped, "stats = %+v; want the ended call skipped", s)
+	assert.Zero(t, s.Routed, "stats = %+v; want the ended call skipped", s)
+	assert.Zero(t, sim.Count("POST", ""), "POSTs; want the ended call skipped")
 }
 
 func TestRoutingReportsEveryFailure(t *testing.T) {
@@ -285,18 +270,17 @@ func TestRoutingReportsEveryFailure(t *testing.T) {
 			id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 			drain(t, h)
 			got := errs.all()
-			if len(got) != 1 || (tc.kind != nil && !errors.Is(got[0], tc.kind)) {
-				t.Fatalf("OnError got %v, want one error matching %v", got, tc.kind)
+			require.Len(t, got, 1, "OnError got %v, want one error matching %v", got, tc.kind)
+			if tc.kind != nil {
+				require.ErrorIs(t, got[0], tc.kind, "OnError")
 			}
 			mu.Lock()
-			logged := strings.Contains(logs.String(), "aircall routing failed") && strings.Contains(logs.String(), strconv.FormatInt(id, 10))
+			logged := logs.String()
 			mu.Unlock()
-			if !logged {
-				t.Errorf("the failure was not logged: %s", logs.String())
-			}
-			if s := h.Stats(); s.Failed != 1 {
-				t.Errorf("stats = %+v", s)
-			}
+			assert.Contains(t, logged, "aircall routing failed", "the failure was not logged")
+			assert.Contains(t, logged, strconv.FormatInt(id, 10), "the failure was not logged with the call id")
+			s := h.Stats()
+			assert.Equal(t, int64(1), s.Failed, "stats = %+v", s)
 		})
 	}
 }
@@ -323,34 +307,25 @@ func TestRoutingRedeliveryAfterFailures(t *testing.T) {
 	sim.InjectFault(aircalltest.Fault{Method: "POST", Status: 429, RetryAfter: "3600"})
 	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 	waitFor(t, func() bool { return h.Stats().Failed == 1 })
-	if _, err := sim.DeliverEvent("call.created", id); err != nil {
-		t.Fatal(err)
-	}
+	_, err := sim.DeliverEvent("call.created", id)
+	require.NoError(t, err)
 	waitFor(t, func() bool { return h.Stats().Routed == 1 })
 
 	sim.InjectFault(aircalltest.Fault{Method: "POST", Status: 502})
 	id2 := sim.SimulateInboundCall("+33612345679", "+14155550100")
 	waitFor(t, func() bool { return h.Stats().Failed == 2 })
-	if _, err := sim.DeliverEvent("call.created", id2); err != nil {
-		t.Fatal(err)
-	}
+	_, err = sim.DeliverEvent("call.created", id2)
+	require.NoError(t, err)
 	drain(t, h)
 	t.Logf("redelivery after a 429 failure routed: transfers=%d; after a 502 (outcome unknown): duplicates=%d transfer POSTs for that call=%d",
 		len(sim.Transfers()), h.Stats().Duplicates, sim.Count("POST", "/v1/calls/"+strconv.FormatInt(id2, 10)))
-	if len(sim.Transfers()) != 1 || h.Stats().Duplicates != 1 {
-		t.Errorf("transfers = %d, stats = %+v", len(sim.Transfers()), h.Stats())
-	}
+	assert.Len(t, sim.Transfers(), 1, "transfers")
+	assert.Equal(t, int64(1), h.Stats().Duplicates, "stats = %+v", h.Stats())
 }
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, cond, 10*time.Second, time.Millisecond, "condition not reached in 10s")
 }
 
 // A full queue answers 503 (Aircall redelivers) and reports it.
@@ -372,18 +347,17 @@ func TestRoutingQueueFull(t *testing.T) {
 	status2, _ := sim.DeliverEvent("call.created", id2) // Aircall's redelivery
 	drain(t, h)
 	t.Logf("queue full: status=%d, redelivery status=%d, transfers=%d", status, status2, len(sim.Transfers()))
-	if status != http.StatusServiceUnavailable || status2 != http.StatusOK || len(errs.all()) != 1 || len(sim.Transfers()) != 2 {
-		t.Errorf("status %d/%d, errors %v, transfers %d", status, status2, errs.all(), len(sim.Transfers()))
-	}
+	assert.Equal(t, http.StatusServiceUnavailable, status, "status while the queue is full")
+	assert.Equal(t, http.StatusOK, status2, "status of the redelivery")
+	assert.Len(t, errs.all(), 1, "errors")
+	assert.Len(t, sim.Transfers(), 2, "transfers")
 }
 
 func TestRoutingRefusesBadRequests(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	h, err := aircall.NewRoutingHandler(c, toUser(1), aircall.RoutingOptions{Token: hookToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer h.Close(t.Context())
 	for _, tc := range []struct {
 		name   string
@@ -399,14 +373,11 @@ func TestRoutingRefusesBadRequests(t *testing.T) {
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/aircall/calls", strings.NewReader(tc.body)))
-		if rec.Code != tc.want {
-			t.Errorf("%s: status %d, want %d", tc.name, rec.Code, tc.want)
-		}
+		assert.Equal(t, tc.want, rec.Code, "%s: status", tc.name)
 	}
 	for _, bad := range []aircall.RoutingOptions{{}, {Token: "x", Fallback: telephony.Target{Type: telephony.TargetUser}}} {
-		if _, err := aircall.NewRoutingHandler(c, toUser(1), bad); err == nil {
-			t.Errorf("NewRoutingHandler(%+v): want an error", bad)
-		}
+		_, err := aircall.NewRoutingHandler(c, toUser(1), bad)
+		assert.Error(t, err, "NewRoutingHandler(%+v): want an error", bad)
 	}
 }
 
@@ -422,9 +393,11 @@ func TestRoutingFallback(t *testing.T) {
 	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 	drain(t, h)
 	tr := sim.Transfers()
-	if len(tr) != 1 || tr[0].TeamID != team.ID || tr[0].CallID != id || len(errs.all()) != 1 {
-		t.Errorf("transfers %+v, errors %v", tr, errs.all())
+	if assert.Len(t, tr, 1, "transfers %+v", tr) {
+		assert.Equal(t, team.ID, tr[0].TeamID, "transfers %+v", tr)
+		assert.Equal(t, id, tr[0].CallID, "transfers %+v", tr)
 	}
+	assert.Len(t, errs.all(), 1, "errors")
 }
 
 // A RouteFunc that stalls until its context ends still leaves time to
@@ -438,7 +411,9 @@ func TestRoutingSlowRouteFuncFallsBack(t *testing.T) {
 	}, aircall.RoutingOptions{Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}, Timeout: 2 * time.Second, RouteTimeout: 100 * time.Millisecond})
 	id := sim.SimulateInboundCall("+33612345678", "+14155550100")
 	drain(t, h)
-	if tr := sim.Transfers(); len(tr) != 1 || tr[0].TeamID != team.ID || tr[0].CallID != id {
-		t.Errorf("transfers %+v, stats %+v", tr, h.Stats())
+	tr := sim.Transfers()
+	if assert.Len(t, tr, 1, "transfers %+v, stats %+v", tr, h.Stats()) {
+		assert.Equal(t, team.ID, tr[0].TeamID, "transfers %+v, stats %+v", tr, h.Stats())
+		assert.Equal(t, id, tr[0].CallID, "transfers %+v, stats %+v", tr, h.Stats())
 	}
 }

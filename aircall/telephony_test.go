@@ -1,11 +1,11 @@
 package aircall_test
 
 import (
-	"errors"
 	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -21,9 +21,7 @@ type harness struct {
 func (h *harness) Client() *telephony.Client { return newClient(h.t, h.sim).Telephony() }
 func (h *harness) UnauthorizedClient() *telephony.Client {
 	c, err := aircall.New("intruder", "nope", telephony.WithBaseURL(h.sim.URL()))
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	require.NoError(h.t, err)
 	return c.Telephony()
 }
 func (h *harness) SeedUsers(n int)                    { h.sim.SeedUsers(n) }
@@ -53,9 +51,8 @@ func TestConformance(t *testing.T) {
 func TestPortableCapabilities(t *testing.T) {
 	c := newClient(t, newSim(t)).Telephony()
 	want := telephony.Capabilities{Dial: true, Users: true, Transfer: true, InboundRouting: true, CallEvents: true}
-	if got := c.Capabilities(); got != want || c.Provider() != telephony.ProviderAircall {
-		t.Errorf("capabilities = %+v", got)
-	}
+	assert.Equal(t, want, c.Capabilities(), "capabilities")
+	assert.Equal(t, telephony.ProviderAircall, c.Provider(), "provider")
 }
 
 func TestPortableDialResolvesFrom(t *testing.T) {
@@ -66,31 +63,26 @@ func TestPortableDialResolvesFrom(t *testing.T) {
 	agent := strconv.FormatInt(u.ID, 10)
 
 	call, err := c.Dial(t.Context(), telephony.CallRequest{From: "+14155550100", To: "+14155550199", AgentID: agent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if call.ID != "" || call.Status != telephony.StatusInitiated || call.From != "+14155550100" || call.Direction != telephony.DirectionOutbound {
-		t.Errorf("call = %+v", call)
-	}
-	if _, err := c.Dial(t.Context(), telephony.CallRequest{To: "+14155550199", AgentID: agent}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	assert.Empty(t, call.ID, "call = %+v", call)
+	assert.Equal(t, telephony.StatusInitiated, call.Status, "call = %+v", call)
+	assert.Equal(t, "+14155550100", call.From, "call = %+v", call)
+	assert.Equal(t, telephony.DirectionOutbound, call.Direction, "call = %+v", call)
+	_, err = c.Dial(t.Context(), telephony.CallRequest{To: "+14155550199", AgentID: agent})
+	require.NoError(t, err)
 	started := sim.StartedCalls()
-	if len(started) != 2 || started[0].NumberID != u.Numbers[1].ID || started[1].NumberID != u.Numbers[0].ID {
-		t.Errorf("started = %+v (want the matching number, then the first)", started)
+	if assert.Len(t, started, 2, "started = %+v", started) {
+		assert.Equal(t, u.Numbers[1].ID, started[0].NumberID, "started = %+v (want the matching number, then the first)", started)
+		assert.Equal(t, u.Numbers[0].ID, started[1].NumberID, "started = %+v (want the matching number, then the first)", started)
 	}
 
 	before := sim.Count("POST", "")
 	_, err = c.Dial(t.Context(), telephony.CallRequest{From: "+14155550111", To: "+14155550199", AgentID: agent})
-	if !errors.Is(err, telephony.ErrInvalidRequest) || !strings.Contains(err.Error(), "+33176360695, +14155550100") {
-		t.Errorf("foreign From: %v", err)
-	}
-	if _, err := c.Dial(t.Context(), telephony.CallRequest{To: "+14155550199", AgentID: "bob"}); !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Errorf("non-numeric AgentID: %v", err)
-	}
-	if sim.Count("POST", "") != before {
-		t.Error("a refused Dial was sent")
-	}
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "foreign From")
+	assert.ErrorContains(t, err, "+33176360695, +14155550100", "foreign From")
+	_, err = c.Dial(t.Context(), telephony.CallRequest{To: "+14155550199", AgentID: "bob"})
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "non-numeric AgentID")
+	assert.Equal(t, before, sim.Count("POST", ""), "a refused Dial was sent")
 }
 
 func TestPortableTransferTargets(t *testing.T) {
@@ -106,25 +98,17 @@ func TestPortableTransferTargets(t *testing.T) {
 		{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)},
 		telephony.NumberTarget("+14155550123"),
 	} {
-		if err := c.Transfer(t.Context(), call, to); err != nil {
-			t.Errorf("%+v: %v", to, err)
-		}
+		assert.NoError(t, c.Transfer(t.Context(), call, to), "%+v", to)
 	}
 	want := []aircalltest.Transfer{{CallID: id, UserID: users[0].ID}, {CallID: id, UserID: users[1].ID}, {CallID: id, TeamID: team.ID}, {CallID: id, Number: "+14155550123"}}
 	got := sim.Transfers()
-	for i := range want {
-		if i >= len(got) || got[i] != want[i] {
-			t.Fatalf("transfers = %+v, want %+v", got, want)
-		}
-	}
-	if err := c.Transfer(t.Context(), call, telephony.Target{Type: telephony.TargetOffice, ID: "1"}); !errors.Is(err, telephony.ErrUnsupported) {
-		t.Errorf("office target: %v", err)
-	}
-	if err := c.Transfer(t.Context(), "abc", telephony.UserTarget("1")); !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Errorf("call id abc: %v", err)
-	}
+	require.GreaterOrEqual(t, len(got), len(want), "transfers = %+v, want %+v", got, want)
+	require.Equal(t, want, got[:len(want)], "transfers")
+	err := c.Transfer(t.Context(), call, telephony.Target{Type: telephony.TargetOffice, ID: "1"})
+	assert.ErrorIs(t, err, telephony.ErrUnsupported, "office target")
+	err = c.Transfer(t.Context(), "abc", telephony.UserTarget("1"))
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "call id abc")
 	var native *aircall.Client
-	if !c.As(&native) || native == nil {
-		t.Error("As(**aircall.Client) = false")
-	}
+	assert.True(t, c.As(&native), "As(**aircall.Client)")
+	assert.NotNil(t, native, "As(**aircall.Client)")
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -44,9 +46,7 @@ func (s *eventSink) all() []telephony.CallEvent {
 func webhookSetup(t *testing.T, sim *aircalltest.Server, sink *eventSink, opts aircall.WebhookOptions) (*aircall.WebhookHandler, string) {
 	t.Helper()
 	hh, err := aircall.NewWebhookHandler(hookToken, sink.fn, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h := hh.(*aircall.WebhookHandler)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -66,18 +66,13 @@ func TestWebhookTokenTable(t *testing.T) {
 	for _, token := range []string{"not-the-token", "", hookToken} {
 		sim.SetWebhook(url, token)
 		status, err := sim.DeliverEvent("call.created", id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "token %q", token)
 		got = append(got, status)
 	}
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 	t.Logf("webhook token table (wrong, missing, right): %v; events delivered=%d", got, len(sink.all()))
-	if fmt.Sprint(got) != "[401 401 200]" || len(sink.all()) != 1 {
-		t.Errorf("statuses %v, events %d", got, len(sink.all()))
-	}
+	assert.Equal(t, []int{401, 401, 200}, got, "statuses (wrong, missing, right)")
+	assert.Len(t, sink.all(), 1, "events")
 }
 
 func TestWebhookCallLifecycle(t *testing.T) {
@@ -87,19 +82,11 @@ func TestWebhookCallLifecycle(t *testing.T) {
 	h, _ := webhookSetup(t, sim, sink, aircall.WebhookOptions{})
 
 	answered := sim.SimulateInboundCall("+33 6 12 34 56 78", "+1 415 555 0100")
-	if err := sim.AnswerCall(answered, agent.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.HangUp(answered); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sim.AnswerCall(answered, agent.ID))
+	require.NoError(t, sim.HangUp(answered))
 	missed := sim.SimulateInboundCall("+33612345679", "+14155550100")
-	if err := sim.HangUp(missed); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sim.HangUp(missed))
+	require.NoError(t, h.Close(t.Context()))
 	byKey := map[string]telephony.CallEvent{}
 	for _, ev := range sink.all() {
 		byKey[ev.CallID+" "+ev.Type] = ev
@@ -118,22 +105,21 @@ func TestWebhookCallLifecycle(t *testing.T) {
 		{missed, "call.ended", telephony.StatusMissed, false},
 	}
 	for _, w := range want {
-		ev, ok := byKey[fmt.Sprint(w.id)+" "+w.typ]
-		if !ok {
-			t.Errorf("no %s for call %d", w.typ, w.id)
+		key := fmt.Sprint(w.id) + " " + w.typ
+		if !assert.Contains(t, byKey, key, "no %s for call %d", w.typ, w.id) {
 			continue
 		}
-		if ev.Status != w.status || ev.Provider != "aircall" || ev.Direction != telephony.DirectionInbound ||
-			ev.To != "+14155550100" || ev.Time.IsZero() || (ev.AgentID != "") != w.agent {
-			t.Errorf("%s for call %d: %+v", w.typ, w.id, ev)
-		}
+		ev := byKey[key]
+		what := fmt.Sprintf("%s for call %d: %+v", w.typ, w.id, ev)
+		assert.Equal(t, w.status, ev.Status, what)
+		assert.Equal(t, "aircall", ev.Provider, what)
+		assert.Equal(t, telephony.DirectionInbound, ev.Direction, what)
+		assert.Equal(t, "+14155550100", ev.To, what)
+		assert.False(t, ev.Time.IsZero(), what)
+		assert.Equal(t, w.agent, ev.AgentID != "", "agent set; "+what)
 	}
-	if ev := byKey[fmt.Sprint(answered)+" call.created"]; ev.From != "+33612345678" {
-		t.Errorf("From = %q, want the caller in E.164", ev.From)
-	}
-	if len(sink.all()) != 7 {
-		t.Errorf("events = %d, want 7", len(sink.all()))
-	}
+	assert.Equal(t, "+33612345678", byKey[fmt.Sprint(answered)+" call.created"].From, "From, want the caller in E.164")
+	assert.Len(t, sink.all(), 7, "events")
 }
 
 // R20: one event delivered 5 times at once reaches the EventFunc once; an
@@ -149,9 +135,8 @@ func TestWebhookDedupeAndErrors(t *testing.T) {
 		mu.Unlock()
 	}})
 	id := sim.CreateInboundCall("+33612345678", "+14155550100")
-	if status, _ := sim.DeliverEvent("call.created", id); status != http.StatusOK {
-		t.Fatalf("status %d", status)
-	}
+	status, _ := sim.DeliverEvent("call.created", id)
+	require.Equal(t, http.StatusOK, status, "status of the first delivery")
 	waitFor(t, func() bool { return h.Stats().Failed == 1 })
 	var wg sync.WaitGroup
 	for range 5 {
@@ -159,13 +144,13 @@ func TestWebhookDedupeAndErrors(t *testing.T) {
 		go func() { defer wg.Done(); _, _ = sim.DeliverEvent("call.created", id) }()
 	}
 	wg.Wait()
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 	t.Logf("R20 one call.created delivered 5 times concurrently after a failed first delivery: EventFunc side effects=%d stats=%+v", len(sink.all()), h.Stats())
-	if len(sink.all()) != 1 || h.Stats().Duplicates != 4 || len(reported) != 1 {
-		t.Errorf("events %d, stats %+v, reported %v", len(sink.all()), h.Stats(), reported)
-	}
+	assert.Len(t, sink.all(), 1, "EventFunc side effects")
+	assert.Equal(t, int64(4), h.Stats().Duplicates, "stats %+v", h.Stats())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, reported, 1, "errors reported")
 }
 
 // R19: the handler answers before the EventFunc finishes.
@@ -179,9 +164,7 @@ func TestWebhookAcknowledgesFast(t *testing.T) {
 		}
 		return nil
 	}, aircall.WebhookOptions{MaxInFlight: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	h := hh.(*aircall.WebhookHandler)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -196,25 +179,18 @@ func TestWebhookAcknowledgesFast(t *testing.T) {
 		statuses[status]++
 	}
 	close(release)
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 	t.Logf("R19 20 deliveries with a blocked EventFunc and 10 slots: statuses=%v slowest ack=%v", statuses, slowest.Round(time.Microsecond))
-	if statuses[200] != 10 || statuses[503] != 10 {
-		t.Errorf("statuses = %v, want 10x200 and 10x503", statuses)
-	}
-	if slowest > 2*time.Second {
-		t.Errorf("slowest acknowledgement %v", slowest)
-	}
+	assert.Equal(t, 10, statuses[200], "statuses = %v, want 10x200 and 10x503", statuses)
+	assert.Equal(t, 10, statuses[503], "statuses = %v, want 10x200 and 10x503", statuses)
+	assert.LessOrEqual(t, slowest, 2*time.Second, "slowest acknowledgement")
 }
 
 func TestNewWebhookHandlerNeedsTokenAndFunc(t *testing.T) {
-	if _, err := aircall.NewWebhookHandler("", func(context.Context, telephony.CallEvent) error { return nil }, aircall.WebhookOptions{}); err == nil {
-		t.Error("empty token accepted")
-	}
-	if _, err := aircall.NewWebhookHandler("t", nil, aircall.WebhookOptions{}); err == nil {
-		t.Error("nil EventFunc accepted")
-	}
+	_, err := aircall.NewWebhookHandler("", func(context.Context, telephony.CallEvent) error { return nil }, aircall.WebhookOptions{})
+	assert.Error(t, err, "empty token accepted")
+	_, err = aircall.NewWebhookHandler("t", nil, aircall.WebhookOptions{})
+	assert.Error(t, err, "nil EventFunc accepted")
 }
 
 // Two call.ringing_on_agent events for the same call in the same second,
@@ -229,26 +205,19 @@ func TestWebhookDedupeKeepsDistinctEventsOfOneSecond(t *testing.T) {
 	}
 	for _, b := range []string{body(7), body(8), body(8)} {
 		resp, err := http.Post(url, "application/json", strings.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "status")
 	}
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 	var agents []string
 	for _, ev := range sink.all() {
 		agents = append(agents, ev.AgentID)
 	}
 	sort.Strings(agents)
 	t.Logf("ringing_on_agent for agents 7, 8 and a redelivery of 8, same second: agents delivered=%v duplicates=%d", agents, h.Stats().Duplicates)
-	if fmt.Sprint(agents) != "[7 8]" || h.Stats().Duplicates != 1 {
-		t.Errorf("agents %v, stats %+v", agents, h.Stats())
-	}
+	assert.Equal(t, []string{"7", "8"}, agents, "agents delivered")
+	assert.Equal(t, int64(1), h.Stats().Duplicates, "stats %+v", h.Stats())
 }
 
 // A call duration whose nanoseconds overflow int64 is unknown (0), never
@@ -266,15 +235,9 @@ func TestWebhookHugeDuration(t *testing.T) {
 	} {
 		body := fmt.Sprintf(`{"resource":"call","event":"call.ended","timestamp":1700000000,"token":"t","data":{"id":42,"duration":%d}}`, tc.secs)
 		ev, err := aircall.ParseEvent([]byte(body), "t")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err, "duration %d s", tc.secs)
 		c, err := ev.Call()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := ev.CallEvent(c).Duration; got != tc.want {
-			t.Errorf("duration %d s: got %v, want %v", tc.secs, got, tc.want)
-		}
+		require.NoError(t, err, "duration %d s", tc.secs)
+		assert.Equal(t, tc.want, ev.CallEvent(c).Duration, "duration %d s", tc.secs)
 	}
 }

@@ -2,11 +2,12 @@ package dialpad_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
@@ -33,7 +34,7 @@ func lastBody(t *testing.T, srv *dialpadtest.Server, method string) map[string]a
 			return m
 		}
 	}
-	t.Fatalf("no %s request", method)
+	require.Failf(t, "no request", "no %s request", method)
 	return nil
 }
 
@@ -46,22 +47,22 @@ func TestCallRouterCreateGet(t *testing.T) {
 			req.Secret = testSecret
 			r, err := c.CallRouters.Create(t.Context(), req)
 			ok(t, err)
-			if r.ID <= 0 || r.Name != req.Name || r.RoutingURL != req.RoutingURL || r.OfficeID != 223456 ||
-				r.DefaultTargetID != 123456 || r.DefaultTargetType != "callcenter" || !r.Enabled {
-				t.Fatalf("created router = %+v", r)
-			}
-			if r.Signature == nil || r.Signature.Type != "jwt" || r.Signature.Algo != "HS256" || r.Signature.Secret != testSecret {
-				t.Errorf("signature = %v", r.Signature)
-			}
-			if s := fmt.Sprint(*r.Signature); strings.Contains(s, testSecret) {
-				t.Errorf("printing the signature leaks the secret: %s", s)
-			}
+			require.Positive(t, r.ID, "created router = %+v", r)
+			assert.Equal(t, req.Name, r.Name, "created router name")
+			assert.Equal(t, req.RoutingURL, r.RoutingURL, "created router routing_url")
+			assert.Equal(t, int64(223456), r.OfficeID, "created router office_id")
+			assert.Equal(t, int64(123456), r.DefaultTargetID, "created router default_target_id")
+			assert.Equal(t, "callcenter", r.DefaultTargetType, "created router default_target_type")
+			assert.True(t, r.Enabled, "created router = %+v; want enabled", r)
+			require.NotNil(t, r.Signature, "signature")
+			assert.Equal(t, "jwt", r.Signature.Type, "signature type")
+			assert.Equal(t, "HS256", r.Signature.Algo, "signature algo")
+			assert.Equal(t, testSecret, r.Signature.Secret, "signature secret")
+			assert.NotContains(t, fmt.Sprint(*r.Signature), testSecret, "printing the signature leaks the secret")
 			// Ids go out as JSON numbers.
 			body := lastBody(t, srv, "POST")
 			for _, k := range []string{"office_id", "default_target_id"} {
-				if _, isNum := body[k].(float64); !isNum {
-					t.Errorf("%s sent as %T; want a JSON number", k, body[k])
-				}
+				assert.IsType(t, float64(0), body[k], "%s sent as %T; want a JSON number", k, body[k])
 			}
 			got, err := c.CallRouters.Get(t.Context(), r.ID)
 			ok(t, err)
@@ -75,9 +76,7 @@ func TestCallRouterWithoutSecretHasNoSignature(t *testing.T) {
 	c, _ := newTestClient(t)
 	r, err := c.CallRouters.Create(t.Context(), validRouter())
 	ok(t, err)
-	if r.Signature != nil {
-		t.Errorf("signature = %v; want nil for {}", r.Signature)
-	}
+	assert.Nil(t, r.Signature, "signature = %v; want nil for {}", r.Signature)
 }
 
 func TestCallRouterCreateValidation(t *testing.T) {
@@ -100,14 +99,11 @@ func TestCallRouterCreateValidation(t *testing.T) {
 		req := validRouter()
 		mutate(&req)
 		_, err := c.CallRouters.Create(t.Context(), req)
-		if err == nil {
-			t.Errorf("%s: accepted", name)
+		if !assert.Error(t, err, "%s: accepted", name) {
 			continue
 		}
 		isErr(t, err, telephony.ErrInvalidRequest)
-		if strings.Contains(err.Error(), testSecret[:31]) {
-			t.Errorf("%s: error leaks the secret: %v", name, err)
-		}
+		assert.NotContains(t, err.Error(), testSecret[:31], "%s: error leaks the secret", name)
 	}
 	eq(t, "requests sent for invalid routers", srv.Count("", "/"), 0)
 }
@@ -159,21 +155,17 @@ func TestCallRouterUpdateLimitedClientSide(t *testing.T) {
 	eq(t, "default target", up.DefaultTargetID, int64(77))
 	eq(t, "routing url unchanged", up.RoutingURL, r.RoutingURL)
 	body := lastBody(t, srv, "PATCH")
-	if len(body) != 2 || body["name"] != "Renamed" || body["default_target_id"] != float64(77) {
-		t.Errorf("PATCH body = %v; want only name and default_target_id", body)
-	}
+	assert.Equal(t, map[string]any{"name": "Renamed", "default_target_id": float64(77)}, body,
+		"PATCH body; want only name and default_target_id")
 
 	start := time.Now()
 	_, err = c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Again")})
 	isErr(t, err, telephony.ErrRateLimited)
 	te := asTelephony(t, err)
 	t.Logf("second update within 5 min: failed in %v, RetryAfter=%v: %v", time.Since(start).Round(time.Microsecond), te.RetryAfter.Round(time.Second), err)
-	if te.RetryAfter < 4*time.Minute || te.RetryAfter > 5*time.Minute {
-		t.Errorf("RetryAfter = %v; want about 5m", te.RetryAfter)
-	}
-	if !strings.Contains(err.Error(), "wait") {
-		t.Errorf("error %q does not say how long to wait", err)
-	}
+	assert.GreaterOrEqual(t, te.RetryAfter, 4*time.Minute, "RetryAfter = %v; want about 5m", te.RetryAfter)
+	assert.LessOrEqual(t, te.RetryAfter, 5*time.Minute, "RetryAfter = %v; want about 5m", te.RetryAfter)
+	assert.ErrorContains(t, err, "wait", "the error does not say how long to wait")
 	eq(t, "PATCH requests", srv.Count("PATCH", "/api/v2/callrouters/"), 1)
 
 	// The limit is per router.
@@ -195,9 +187,7 @@ func TestCallRouterUpdateValidation(t *testing.T) {
 		"negative tgt": {DefaultTargetID: ptr(int64(-1))},
 	} {
 		_, err := c.CallRouters.Update(t.Context(), 5, req)
-		if !strings.Contains(fmt.Sprint(err), "invalid request") {
-			t.Errorf("%s: error = %v; want invalid request", name, err)
-		}
+		assert.ErrorContains(t, err, "invalid request", name)
 	}
 	_, err := c.CallRouters.Update(t.Context(), 0, dialpad.UpdateCallRouterRequest{Name: ptr("x")})
 	isErr(t, err, telephony.ErrInvalidRequest)
@@ -222,18 +212,15 @@ func TestCallRouterReenable(t *testing.T) {
 	}
 	got, err := c.CallRouters.Get(t.Context(), r.ID)
 	ok(t, err)
-	if got.Enabled {
-		t.Fatal("router still enabled after 11 routing errors")
-	}
+	require.False(t, got.Enabled, "router still enabled after 11 routing errors")
 	t.Logf("router disabled after %d errors", srv.RouterErrorCount(r.ID))
 
 	back, err := c.CallRouters.Reenable(t.Context(), r.ID)
 	ok(t, err)
 	eq(t, "enabled", back.Enabled, true)
 	body := lastBody(t, srv, "PATCH")
-	if len(body) != 2 || body["enabled"] != true || body["reset_error_count"] != true {
-		t.Errorf("PATCH body = %v; want enabled and reset_error_count true", body)
-	}
+	assert.Equal(t, map[string]any{"enabled": true, "reset_error_count": true}, body,
+		"PATCH body; want enabled and reset_error_count true")
 	eq(t, "error count after Reenable", srv.RouterErrorCount(r.ID), 0)
 	// One more error does not disable it again.
 	_, err = srv.SimulateInboundCall(t.Context(), r.ID, "+14155550111", "")
@@ -269,16 +256,18 @@ func TestCallRouterAssignNumber(t *testing.T) {
 	ok(t, err)
 	n, err := c.CallRouters.AssignNumber(t.Context(), r.ID, dialpad.AssignNumberRequest{})
 	ok(t, err)
-	if n.Number == "" || n.TargetID != r.ID || n.TargetType != "callrouter" || n.Status != "call_router" || n.OfficeID != r.OfficeID {
-		t.Errorf("number = %+v", n)
-	}
+	assert.NotEmpty(t, n.Number, "number = %+v", n)
+	assert.Equal(t, r.ID, n.TargetID, "number target_id")
+	assert.Equal(t, "callrouter", n.TargetType, "number target_type")
+	assert.Equal(t, "call_router", n.Status, "number status")
+	assert.Equal(t, r.OfficeID, n.OfficeID, "number office_id")
 	n2, err := c.CallRouters.AssignNumber(t.Context(), r.ID, dialpad.AssignNumberRequest{AreaCode: "212", Primary: ptr(false)})
 	ok(t, err)
 	eq(t, "area code", n2.AreaCode, "212")
 	got, err := c.CallRouters.Get(t.Context(), r.ID)
 	ok(t, err)
-	if len(got.PhoneNumbers) != 2 || got.PhoneNumbers[0] != n.Number {
-		t.Errorf("phone numbers = %v; want primary %s first", got.PhoneNumbers, n.Number)
+	if assert.Len(t, got.PhoneNumbers, 2, "phone numbers") {
+		assert.Equal(t, n.Number, got.PhoneNumbers[0], "phone numbers = %v; want primary %s first", got.PhoneNumbers, n.Number)
 	}
 	// A number already assigned is a conflict.
 	_, err = c.CallRouters.AssignNumber(t.Context(), r.ID, dialpad.AssignNumberRequest{Number: n.Number})
@@ -305,17 +294,13 @@ func TestCallRouterJSON(t *testing.T) {
 	eq(t, "target", r.DefaultTargetID, int64(5835806903417907))
 	out, err := json.Marshal(r)
 	ok(t, err)
-	if !strings.Contains(string(out), `"id":5165402724715258`) {
-		t.Errorf("encoded %s; want the id as a number", out)
-	}
+	assert.Contains(t, string(out), `"id":5165402724715258`, "want the id as a number")
 	var back dialpad.CallRouter
 	ok(t, json.Unmarshal(out, &back))
 	eq(t, "round trip", fmt.Sprint(back), fmt.Sprint(r))
 
 	for _, bad := range []string{`{"id": "12a"}`, `{"office_id": 1.5}`, `{"id": true}`} {
-		if err := json.Unmarshal([]byte(bad), &r); err == nil {
-			t.Errorf("%s decoded without error", bad)
-		}
+		assert.Error(t, json.Unmarshal([]byte(bad), &r), "%s decoded without error", bad)
 	}
 }
 
@@ -333,16 +318,11 @@ func FuzzCallRouterJSON(f *testing.F) {
 			return
 		}
 		out, err := json.Marshal(r)
-		if err != nil {
-			t.Fatalf("encoding %+v: %v", r, err)
-		}
+		require.NoError(t, err, "encoding %+v", r)
 		var back dialpad.CallRouter
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("decoding our own %s: %v", out, err)
-		}
-		if fmt.Sprintf("%+v %v", back, back.Signature) != fmt.Sprintf("%+v %v", r, r.Signature) {
-			t.Fatalf("round trip changed %+v into %+v", r, back)
-		}
+		require.NoError(t, json.Unmarshal(out, &back), "decoding our own %s", out)
+		require.Equal(t, fmt.Sprintf("%+v %v", r, r.Signature), fmt.Sprintf("%+v %v", back, back.Signature),
+			"round trip changed %+v into %+v", r, back)
 	})
 }
 
@@ -354,19 +334,13 @@ func TestRefusedUpdateKeepsTheSlot(t *testing.T) {
 	ok(t, err)
 	srv.InjectFault(dialpadtest.Fault{Method: "PATCH", Status: 400})
 	_, err = c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Refused")})
-	if !errors.Is(err, telephony.ErrInvalidRequest) {
-		t.Fatalf("injected 400: %v", err)
-	}
-	if _, err := c.CallRouters.Reenable(t.Context(), r.ID); err != nil {
-		t.Fatalf("update after a refused one: %v", err)
-	}
-	if _, err := c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Third")}); !errors.Is(err, telephony.ErrRateLimited) {
-		t.Fatalf("the accepted update must use the slot: %v", err)
-	}
+	require.ErrorIs(t, err, telephony.ErrInvalidRequest, "injected 400")
+	_, err = c.CallRouters.Reenable(t.Context(), r.ID)
+	require.NoError(t, err, "update after a refused one")
+	_, err = c.CallRouters.Update(t.Context(), r.ID, dialpad.UpdateCallRouterRequest{Name: ptr("Third")})
+	require.ErrorIs(t, err, telephony.ErrRateLimited, "the accepted update must use the slot")
 	var none **dialpad.Client
-	if c.Telephony().As(none) {
-		t.Fatal("As(typed nil) = true")
-	}
+	assert.False(t, c.Telephony().As(none), "As(typed nil) = true")
 }
 
 // A DELETE whose answer was lost (a 503 after Dialpad deleted the router)
@@ -379,10 +353,6 @@ func TestDeleteRetried404IsSuccess(t *testing.T) {
 	// simulator cannot do both, so the router is deleted first.
 	ok(t, c.CallRouters.Delete(t.Context(), r.ID))
 	srv.InjectFault(dialpadtest.Fault{Method: "DELETE", Status: 503})
-	if err := c.CallRouters.Delete(t.Context(), r.ID); err != nil {
-		t.Fatalf("retried delete answered 404: %v", err)
-	}
-	if err := c.CallRouters.Delete(t.Context(), r.ID); !errors.Is(err, telephony.ErrNotFound) {
-		t.Fatalf("a first-attempt 404 is still ErrNotFound: %v", err)
-	}
+	require.NoError(t, c.CallRouters.Delete(t.Context(), r.ID), "retried delete answered 404")
+	assert.ErrorIs(t, c.CallRouters.Delete(t.Context(), r.ID), telephony.ErrNotFound, "a first-attempt 404 is still ErrNotFound")
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -23,22 +26,21 @@ func TestCallsInitiate(t *testing.T) {
 	})
 	ok(t, err)
 	calls := srv.Calls()
-	if len(calls) != 1 || calls[0].ID != call.CallID {
-		t.Fatalf("simulator calls = %+v; want the one with id %d", calls, call.CallID)
-	}
+	require.Len(t, calls, 1, "simulator calls = %+v", calls)
+	require.Equal(t, call.CallID, calls[0].ID, "simulator calls = %+v; want the one with id %d", calls, call.CallID)
 	got := calls[0]
-	if got.UserID != u.ID || got.PhoneNumber != "+14155550100" || got.OutboundCallerID != "+16285550199" ||
-		got.GroupID != 7 || got.GroupType != "callcenter" || got.CustomData != "crm-42" || got.Direction != "outbound" {
-		t.Errorf("placed call = %+v", got)
-	}
+	assert.Equal(t, u.ID, got.UserID, "placed call user_id")
+	assert.Equal(t, "+14155550100", got.PhoneNumber, "placed call phone_number")
+	assert.Equal(t, "+16285550199", got.OutboundCallerID, "placed call outbound_caller_id")
+	assert.Equal(t, int64(7), got.GroupID, "placed call group_id")
+	assert.Equal(t, "callcenter", got.GroupType, "placed call group_type")
+	assert.Equal(t, "crm-42", got.CustomData, "placed call custom_data")
+	assert.Equal(t, "outbound", got.Direction, "placed call direction")
 	body := lastBody(t, srv, "POST")
-	if _, isNum := body["user_id"].(float64); !isNum || body["phone_number"] != "+14155550100" {
-		t.Errorf("body = %v", body)
-	}
+	assert.IsType(t, float64(0), body["user_id"], "body = %v; want user_id as a JSON number", body)
+	assert.Equal(t, "+14155550100", body["phone_number"], "body = %v", body)
 	for _, k := range []string{"device_id", "is_consult"} {
-		if _, set := body[k]; set {
-			t.Errorf("body sets %s though the request left it empty", k)
-		}
+		assert.NotContains(t, body, k, "body sets %s though the request left it empty", k)
 	}
 }
 
@@ -53,9 +55,7 @@ func TestCallsInitiateValidation(t *testing.T) {
 		"bad caller id":  {PhoneNumber: "+14155550100", UserID: 1, OutboundCallerID: "private"},
 	} {
 		_, err := c.Calls.Initiate(t.Context(), req)
-		if !errors.Is(err, telephony.ErrInvalidRequest) {
-			t.Errorf("%s: error = %v; want invalid request", name, err)
-		}
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, name)
 	}
 	_, err := c.Calls.Initiate(t.Context(), dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: 1, OutboundCallerID: "blocked"})
 	isErr(t, err, telephony.ErrNotFound) // valid, but the simulator has no user 1
@@ -85,8 +85,8 @@ func TestCallsInitiatePerUserLimitR8(t *testing.T) {
 			case errors.Is(err, telephony.ErrRateLimited):
 				limited.Add(1)
 				var te *telephony.Error
-				if !errors.As(err, &te) || te.RetryAfter <= 0 {
-					t.Errorf("rate-limit error without RetryAfter: %v", err)
+				if assert.ErrorAs(t, err, &te, "rate-limit error: %v", err) {
+					assert.Positive(t, te.RetryAfter, "rate-limit error without RetryAfter: %v", err)
 				}
 				for {
 					d, cur := int64(time.Since(start)), slowestFail.Load()
@@ -96,7 +96,7 @@ func TestCallsInitiatePerUserLimitR8(t *testing.T) {
 				}
 			default:
 				other.Add(1)
-				t.Errorf("unexpected error: %v", err)
+				assert.NoError(t, err)
 			}
 		}()
 	}
@@ -110,15 +110,9 @@ func TestCallsInitiatePerUserLimitR8(t *testing.T) {
 	maxWindow := maxInWindow(times, time.Minute)
 	t.Logf("R8 per-user limit: max requests in any 60 s window=%d, failed fast with ErrRateLimited=%d, placed=%d, slowest fail-fast=%v",
 		maxWindow, limited.Load(), placed.Load(), time.Duration(slowestFail.Load()).Round(time.Millisecond))
-	if maxWindow > 5 {
-		t.Errorf("the simulator saw %d call initiations within 60 s; Dialpad allows 5", maxWindow)
-	}
-	if limited.Load() < 95 {
-		t.Errorf("%d calls failed fast; want >= 95", limited.Load())
-	}
-	if time.Duration(slowestFail.Load()) > time.Second {
-		t.Errorf("a rate-limited call took %v to fail; it should fail at once", time.Duration(slowestFail.Load()))
-	}
+	assert.LessOrEqual(t, maxWindow, 5, "the simulator saw %d call initiations within 60 s; Dialpad allows 5", maxWindow)
+	assert.GreaterOrEqual(t, limited.Load(), int64(95), "calls that failed fast")
+	assert.LessOrEqual(t, time.Duration(slowestFail.Load()), time.Second, "the slowest rate-limited call; it should fail at once")
 	// Another user is not affected.
 	_, err := c.Calls.Initiate(t.Context(), dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: u[1].ID})
 	ok(t, err)
@@ -195,27 +189,24 @@ func TestCallsTransfer(t *testing.T) {
 	eq(t, "state", tr.TransferredToState, "hold")
 	body := lastBody(t, srv, "POST")
 	to, _ := body["to"].(map[string]any)
-	if len(to) != 2 || to["target_id"] != float64(users[1].ID) || to["target_type"] != "user" {
-		t.Errorf("to = %v; want only target_id and target_type", body["to"])
-	}
+	assert.Equal(t, map[string]any{"target_id": float64(users[1].ID), "target_type": "user"}, to,
+		"to = %v; want only target_id and target_type", body["to"])
 
 	tr, err = c.Calls.Transfer(t.Context(), call.CallID, dialpad.TransferRequest{To: dialpad.TransferDestination{Number: "+14155550177"}})
 	ok(t, err)
 	eq(t, "number", tr.TransferredToNumber, "+14155550177")
 	to, _ = lastBody(t, srv, "POST")["to"].(map[string]any)
-	if len(to) != 1 || to["number"] != "+14155550177" {
-		t.Errorf("to = %v; want only number", to)
-	}
+	assert.Equal(t, map[string]any{"number": "+14155550177"}, to, "want only number")
 
 	_, err = c.Calls.Transfer(t.Context(), call.CallID, dialpad.TransferRequest{To: dialpad.TransferDestination{CallID: other.CallID}})
 	ok(t, err)
 	to, _ = lastBody(t, srv, "POST")["to"].(map[string]any)
-	if len(to) != 1 || to["call_id"] != float64(other.CallID) {
-		t.Errorf("to = %v; want only call_id", to)
-	}
+	assert.Equal(t, map[string]any{"call_id": float64(other.CallID)}, to, "want only call_id")
 	trs := srv.Transfers()
-	if len(trs) != 3 || trs[0].ToTargetID != users[1].ID || trs[1].ToNumber != "+14155550177" || trs[2].ToCallID != other.CallID {
-		t.Errorf("simulator transfers = %+v", trs)
+	if assert.Len(t, trs, 3, "simulator transfers = %+v", trs) {
+		assert.Equal(t, users[1].ID, trs[0].ToTargetID, "simulator transfers = %+v", trs)
+		assert.Equal(t, "+14155550177", trs[1].ToNumber, "simulator transfers = %+v", trs)
+		assert.Equal(t, other.CallID, trs[2].ToCallID, "simulator transfers = %+v", trs)
 	}
 
 	_, err = c.Calls.Transfer(t.Context(), 999999, dialpad.TransferRequest{To: dialpad.TransferDestination{Number: "+14155550177"}})
@@ -239,9 +230,7 @@ func TestCallsTransferValidation(t *testing.T) {
 		"negative call id": {To: dialpad.TransferDestination{CallID: -5}},
 	} {
 		_, err := c.Calls.Transfer(t.Context(), 10, req)
-		if !errors.Is(err, telephony.ErrInvalidRequest) {
-			t.Errorf("%s: error = %v; want invalid request", name, err)
-		}
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, name)
 	}
 	_, err := c.Calls.Transfer(t.Context(), 0, dialpad.TransferRequest{To: dialpad.TransferDestination{CallID: 5}})
 	isErr(t, err, telephony.ErrInvalidRequest)

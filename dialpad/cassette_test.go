@@ -1,10 +1,11 @@
 package dialpad_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -27,35 +28,33 @@ const cassetteDialpad = "../telephony/telephonytest/testdata/dialpad.json"
 
 func TestCassetteReplay(t *testing.T) {
 	rp, err := telephonytest.NewReplayer(cassetteDialpad)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// No WithBaseURL: the default host, answered by the replayer.
 	dp, err := dialpad.New("cassette-key", telephony.WithHTTPClient(rp.Client()),
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ctx := t.Context()
 
 	r, err := dp.CallRouters.Create(ctx, dialpad.CreateCallRouterRequest{
 		Name: "Hello Router", RoutingURL: "https://yourroutingservice.com/routecall",
 		OfficeID: 223456, DefaultTargetID: 123456, DefaultTargetType: "callcenter",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.ID != 323456 || r.OfficeID != 223456 || r.DefaultTargetID != 12341234 || r.DefaultTargetType != "callcenter" ||
-		!r.Enabled || r.Name != "Hello Router" || len(r.PhoneNumbers) != 1 || r.PhoneNumbers[0] != "+14155550123" ||
-		r.Signature == nil || r.Signature.Type != "jwt" || r.Signature.Algo != "HS256" {
-		t.Fatalf("router = %+v", r)
+	require.NoError(t, err)
+	assert.Equal(t, int64(323456), r.ID, "router id")
+	assert.Equal(t, int64(223456), r.OfficeID, "router office_id")
+	assert.Equal(t, int64(12341234), r.DefaultTargetID, "router default_target_id")
+	assert.Equal(t, "callcenter", r.DefaultTargetType, "router default_target_type")
+	assert.True(t, r.Enabled, "router enabled: %+v", r)
+	assert.Equal(t, "Hello Router", r.Name, "router name")
+	assert.Equal(t, []string{"+14155550123"}, r.PhoneNumbers, "router phone_numbers")
+	if assert.NotNil(t, r.Signature, "router signature") {
+		assert.Equal(t, "jwt", r.Signature.Type, "signature type")
+		assert.Equal(t, "HS256", r.Signature.Algo, "signature algo")
 	}
 
 	var users []telephony.User
 	for u, err := range dp.Telephony().Users(ctx) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		users = append(users, u)
 	}
 	want := []telephony.User{
@@ -63,21 +62,14 @@ func TestCassetteReplay(t *testing.T) {
 		{ID: "5835806903417907", Email: "bot@fuzz-ball.com", Name: "テÉst Bot", Available: false},
 		{ID: "4335858969377504", Email: "test_contact@fuzz-ball.com", Name: "テÉst Bot", Available: false},
 	}
-	if len(users) != len(want) {
-		t.Fatalf("users = %+v", users)
-	}
+	require.Len(t, users, len(want), "users = %+v", users)
 	for i := range want {
-		if users[i] != want[i] {
-			t.Errorf("user %d = %+v, want %+v", i, users[i], want[i])
-		}
+		assert.Equal(t, want[i], users[i], "user %d", i)
 	}
 
 	// A request the cassette lacks fails clearly.
 	_, err = dp.CallRouters.Get(ctx, 323456)
-	if !errors.Is(err, telephonytest.ErrNotRecorded) || !strings.Contains(err.Error(), "GET /api/v2/callrouters/323456") {
-		t.Fatalf("unrecorded request: %v", err)
-	}
-	if unused := rp.Unused(); len(unused) != 0 {
-		t.Fatalf("interactions never replayed: %+v", unused)
-	}
+	require.ErrorIs(t, err, telephonytest.ErrNotRecorded, "unrecorded request")
+	assert.ErrorContains(t, err, "GET /api/v2/callrouters/323456", "unrecorded request")
+	assert.Empty(t, rp.Unused(), "interactions never replayed")
 }

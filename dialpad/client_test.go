@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -33,17 +36,12 @@ func TestBearerHeaderAndNoKeyInURL(t *testing.T) {
 	}
 	_, _ = c.CallRouters.Get(t.Context(), 1)
 	reqs := srv.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("requests = %d; want 2", len(reqs))
-	}
+	require.Len(t, reqs, 2, "requests")
 	for _, r := range reqs {
 		eq(t, "Authorization", r.Authorization, "Bearer "+dialpadtest.APIKey)
-		if r.APIKeyInURL || strings.Contains(r.Query, dialpadtest.APIKey) {
-			t.Errorf("%s %s?%s: the key must never be in the URL", r.Method, r.Path, r.Query)
-		}
-		if !strings.HasPrefix(r.Path, "/api/v2/") {
-			t.Errorf("path %q does not start with /api/v2/", r.Path)
-		}
+		assert.False(t, r.APIKeyInURL, "%s %s?%s: the key must never be in the URL", r.Method, r.Path, r.Query)
+		assert.NotContains(t, r.Query, dialpadtest.APIKey, "%s %s?%s: the key must never be in the URL", r.Method, r.Path, r.Query)
+		assert.True(t, strings.HasPrefix(r.Path, "/api/v2/"), "path %q does not start with /api/v2/", r.Path)
 	}
 }
 
@@ -56,9 +54,7 @@ func TestWrongKeyIsUnauthorizedAndNotLeaked(t *testing.T) {
 	_, err = c.CallRouters.Get(t.Context(), 7)
 	isErr(t, err, telephony.ErrUnauthorized)
 	eq(t, "status", asTelephony(t, err).StatusCode, 401)
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("error %q contains the API key", err)
-	}
+	assert.NotContains(t, err.Error(), secret, "the error contains the API key")
 	eq(t, "requests (401 is not retried)", srv.Count("GET", "/api/v2/callrouters"), 1)
 }
 
@@ -67,9 +63,7 @@ func TestProviderErrorMessage(t *testing.T) {
 	_, err := c.CallRouters.Get(t.Context(), 424242)
 	isErr(t, err, telephony.ErrNotFound)
 	for _, want := range []string{"Call router not found", "GET /api/v2/callrouters/{id}"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+		assert.ErrorContains(t, err, want)
 	}
 }
 
@@ -101,12 +95,11 @@ func TestCompanyRateLimitShared(t *testing.T) {
 	close(errs)
 	elapsed := time.Since(start)
 	for err := range errs {
-		t.Errorf("unexpected error: %v", err)
+		assert.ErrorIs(t, err, telephony.ErrNotFound, "request for an unknown router")
 	}
 	t.Logf("company limit: %d requests from 2 clients sharing one API key took %v (20 at once, then 20/s: about 1.5 s)", n, elapsed.Round(time.Millisecond))
 	eq(t, "requests", srv.Count("GET", "/api/v2/callrouters"), n)
 	// A lower bound only: the limiter guarantees it, whatever the load.
-	if elapsed < 1400*time.Millisecond {
-		t.Errorf("50 requests took %v; the shared 20/s limiter should need at least 1.5 s", elapsed)
-	}
+	assert.GreaterOrEqual(t, elapsed, 1400*time.Millisecond,
+		"50 requests took %v; the shared 20/s limiter should need at least 1.5 s", elapsed)
 }

@@ -1,12 +1,13 @@
 package dialpad
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
 )
 
 // rtFuzzSeeds are routing request bodies from the seed document (ids as
@@ -36,48 +37,40 @@ func rtFuzzSeeds(f *testing.F) {
 func FuzzRoutingRequest(f *testing.F) {
 	rtFuzzSeeds(f)
 	v, err := rtNewVerifier(rtTestSecret, MinSecretLength)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ver := range []*rtVerifier{v, nil} {
 			call, status, err := rtDecodeRequest(ver, body)
 			switch status {
 			case 0:
-				if err != nil {
-					t.Fatalf("status 0 with error %v", err)
-				}
-				if id, perr := strconv.ParseInt(call.CallID, 10, 64); perr != nil || id <= 0 || call.Provider != "dialpad" {
-					t.Fatalf("accepted call %+v", call)
-				}
+				require.NoError(t, err, "status 0 with an error")
+				id, perr := strconv.ParseInt(call.CallID, 10, 64)
+				require.NoError(t, perr, "accepted call %+v", call)
+				require.Positive(t, id, "accepted call %+v", call)
+				require.Equal(t, "dialpad", call.Provider, "accepted call %+v", call)
 				if ver != nil {
-					if _, verr := ver.verify(body); verr != nil {
-						t.Fatalf("accepted a body that does not verify: %v", verr)
-					}
+					_, verr := ver.verify(body)
+					require.NoError(t, verr, "accepted a body that does not verify")
 				}
 			case http.StatusOK: // verified, call id read, other claims not: the fallback
-				if ver == nil || err == nil {
-					t.Fatalf("200 in unsigned mode or without an error: %v", err)
-				}
-				if _, verr := ver.verify(body); verr != nil {
-					t.Fatalf("200 for a body that does not verify: %v", verr)
-				}
-				if id, perr := strconv.ParseInt(call.CallID, 10, 64); perr != nil || id <= 0 {
-					t.Fatalf("200 without a call id: %+v", call)
-				}
+				require.NotNil(t, ver, "200 in unsigned mode: %v", err)
+				require.Error(t, err, "200 without an error")
+				_, verr := ver.verify(body)
+				require.NoError(t, verr, "200 for a body that does not verify")
+				id, perr := strconv.ParseInt(call.CallID, 10, 64)
+				require.NoError(t, perr, "200 without a call id: %+v", call)
+				require.Positive(t, id, "200 without a call id: %+v", call)
 			case http.StatusUnauthorized:
-				if ver == nil {
-					t.Fatal("401 in unsigned mode")
-				}
+				require.NotNil(t, ver, "401 in unsigned mode")
 			case http.StatusBadRequest:
 			default:
-				t.Fatalf("status %d", status)
+				require.Failf(t, "unexpected status", "status %d (want 0, 200, 400 or 401): %v", status, err)
 			}
-			if status != 0 && err == nil {
-				t.Fatalf("status %d without an error", status)
+			if status != 0 {
+				require.Error(t, err, "status %d without an error", status)
 			}
-			if err != nil && bytes.Contains([]byte(err.Error()), []byte(rtTestSecret)) {
-				t.Fatal("error quotes the secret")
+			if err != nil {
+				require.NotContains(t, err.Error(), rtTestSecret, "error quotes the secret")
 			}
 		}
 	})
@@ -96,20 +89,20 @@ func FuzzWebhookEvent(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	v, err := rtNewVerifier(rtTestSecret, 1)
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, ver := range []*rtVerifier{v, nil} {
 			ev, key, status, err := whDecode(ver, body)
-			if (status == 0) != (err == nil) || (status != 0 && status != 400 && status != 401) {
-				t.Fatalf("status %d err %v", status, err)
+			require.Contains(t, []int{0, http.StatusBadRequest, http.StatusUnauthorized}, status, "status %d err %v", status, err)
+			require.Equal(t, status == 0, err == nil, "status %d err %v: an error if and only if the status is not 0", status, err)
+			if status == http.StatusUnauthorized {
+				require.NotNil(t, ver, "401 in unsigned mode")
 			}
-			if status == 401 && ver == nil {
-				t.Fatal("401 in unsigned mode")
-			}
-			if status == 0 && (ev.CallID == "" || ev.Type == "" || key == "" || ev.Duration < 0) {
-				t.Fatalf("accepted event %+v key %q", ev, key)
+			if status == 0 {
+				require.NotEmpty(t, ev.CallID, "accepted event %+v key %q", ev, key)
+				require.NotEmpty(t, ev.Type, "accepted event %+v key %q", ev, key)
+				require.NotEmpty(t, key, "accepted event %+v key %q", ev, key)
+				require.GreaterOrEqual(t, ev.Duration, time.Duration(0), "accepted event %+v key %q", ev, key)
 			}
 		}
 	})

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -38,27 +40,35 @@ func rtRoutingClaims(callID int64) jwt.MapClaims {
 func rtSign(t testing.TB, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
-	if err != nil {
-		t.Fatalf("signing: %v", err)
-	}
+	require.NoError(t, err, "signing")
 	return s
 }
 
-// rtPost sends body to url and returns the status and the answer.
+// rtPost sends body to url and returns the status and the answer. It stops
+// the test on a transport error, so call it only from the test's goroutine;
+// other goroutines use rtTryPost.
 func rtPost(t testing.TB, c *http.Client, url, contentType string, body []byte) (int, string) {
 	t.Helper()
+	status, answer, err := rtTryPost(c, url, contentType, body)
+	require.NoError(t, err, "POST")
+	return status, answer
+}
+
+// rtTryPost sends body to url and returns the status and the answer, or the
+// error that kept it from getting one.
+func rtTryPost(c *http.Client, url, contentType string, body []byte) (int, string, error) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("POST: %v", err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
 }
 
 // rtServe starts h on an httptest server closed at the end of the test.
@@ -78,9 +88,7 @@ func TestJWTTable(t *testing.T) {
 		routed.Add(1)
 		return telephony.UserTarget("42"), nil
 	}, RoutingOptions{Secret: rtTestSecret, Fallback: telephony.Target{Type: telephony.TargetOffice, ID: "7"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv := rtServe(t, h)
 
 	key := []byte(rtTestSecret)
@@ -94,9 +102,7 @@ func TestJWTTable(t *testing.T) {
 	}
 	good := rtSign(t, jwt.SigningMethodHS256, key, with(jwt.MapClaims{"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix()}))
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	parts := strings.Split(good, ".")
 	forgedPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"call_id":666,"external_number":"+14155550100"}`))
 	noCallID := rtSign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"external_number": "+14155550100"})
@@ -133,21 +139,19 @@ func TestJWTTable(t *testing.T) {
 		status, _ := rtPost(t, srv.Client(), srv.URL, tc.ctype, tc.body)
 		reached := routed.Load() - before
 		t.Logf("R15 %-62s status=%d routefunc=%d", tc.name, status, reached)
-		if status != tc.want {
-			t.Errorf("%s: status %d, want %d", tc.name, status, tc.want)
-		}
+		assert.Equal(t, tc.want, status, "%s: status", tc.name)
 		if status == http.StatusOK {
 			accepted[tc.kind]++
 		}
-		if want := map[bool]int64{true: 1}[status == http.StatusOK]; reached != want {
-			t.Errorf("%s: RouteFunc ran %d times, want %d", tc.name, reached, want)
-		}
+		want := map[bool]int64{true: 1}[status == http.StatusOK]
+		assert.Equal(t, want, reached, "%s: RouteFunc runs", tc.name)
 	}
 	t.Logf("R15 JWT table: accepted=%d (the good token); no-exp token accepted=%d (by design: Dialpad documents no exp); forged or malformed accepted=%d of %d",
 		accepted["good"], accepted["no-exp"], accepted["reject"], len(cases)-2)
-	if accepted["good"] != 1 || accepted["no-exp"] != 1 || accepted["reject"] != 0 || routed.Load() != 2 {
-		t.Errorf("accepted %v, RouteFunc ran %d times; want good=1 no-exp=1 reject=0, 2", accepted, routed.Load())
-	}
+	assert.Equal(t, 1, accepted["good"], "accepted %v; want good=1 no-exp=1 reject=0", accepted)
+	assert.Equal(t, 1, accepted["no-exp"], "accepted %v; want good=1 no-exp=1 reject=0", accepted)
+	assert.Equal(t, 0, accepted["reject"], "accepted %v; want good=1 no-exp=1 reject=0", accepted)
+	assert.Equal(t, int64(2), routed.Load(), "RouteFunc runs")
 }
 
 // TestJWTDotsFast times the verifier on 1 MiB of dots, the input of
@@ -155,40 +159,31 @@ func TestJWTTable(t *testing.T) {
 // without allocating per dot).
 func TestJWTDotsFast(t *testing.T) {
 	v, err := rtNewVerifier(rtTestSecret, MinSecretLength)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dots := bytes.Repeat([]byte("."), 1<<20)
 	start := time.Now()
 	_, err = v.verify(dots)
 	elapsed := time.Since(start)
-	if err == nil {
-		t.Fatal("1 MiB of dots verified")
-	}
+	require.Error(t, err, "1 MiB of dots verified")
 	// The parser alone, without our shape check in front of it.
 	start = time.Now()
 	_, perr := v.parser.ParseWithClaims(string(dots), &rtClaims{}, v.keyFunc)
 	parserElapsed := time.Since(start)
-	if perr == nil {
-		t.Fatal("1 MiB of dots parsed")
-	}
+	require.Error(t, perr, "1 MiB of dots parsed")
 	t.Logf("R15 1 MiB of dots: rejected in %v (verifier), %v (jwt parser alone)", elapsed, parserElapsed)
-	if elapsed > 50*time.Millisecond || parserElapsed > 50*time.Millisecond {
-		t.Errorf("rejecting 1 MiB of dots took %v / %v, want < 50ms", elapsed, parserElapsed)
-	}
+	assert.LessOrEqual(t, elapsed, 50*time.Millisecond, "rejecting 1 MiB of dots (verifier)")
+	assert.LessOrEqual(t, parserElapsed, 50*time.Millisecond, "rejecting 1 MiB of dots (jwt parser alone)")
 }
 
 func TestVerifierSecretLength(t *testing.T) {
 	_, err := rtNewVerifier(strings.Repeat("x", MinSecretLength-1), MinSecretLength)
-	if err == nil || strings.Contains(err.Error(), strings.Repeat("x", 8)) {
-		t.Errorf("31-character secret: err = %v; want an error that does not quote the secret", err)
+	if assert.Error(t, err, "31-character secret accepted") {
+		assert.NotContains(t, err.Error(), strings.Repeat("x", 8), "31-character secret: the error quotes the secret")
 	}
-	if _, err = rtNewVerifier("", 1); err == nil {
-		t.Error("empty secret accepted")
-	}
-	if _, err = rtNewVerifier(strings.Repeat("x", MinSecretLength), MinSecretLength); err != nil {
-		t.Errorf("32-character secret: %v", err)
-	}
+	_, err = rtNewVerifier("", 1)
+	assert.Error(t, err, "empty secret accepted")
+	_, err = rtNewVerifier(strings.Repeat("x", MinSecretLength), MinSecretLength)
+	assert.NoError(t, err, "32-character secret")
 }
 
 func TestLooksLikeJWT(t *testing.T) {
@@ -196,8 +191,6 @@ func TestLooksLikeJWT(t *testing.T) {
 		"a.b.c": true, "a.b.": true, "aGVs-_.b.c": true,
 		"": false, ".b.c": false, "a.b": false, "a.b.c.d": false, `{"a":1}`: false, "a b.c.d": false,
 	} {
-		if got := rtLooksLikeJWT([]byte(in)); got != want {
-			t.Errorf("rtLooksLikeJWT(%q) = %v, want %v", in, got, want)
-		}
+		assert.Equal(t, want, rtLooksLikeJWT([]byte(in)), "rtLooksLikeJWT(%q)", in)
 	}
 }

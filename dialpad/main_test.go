@@ -1,10 +1,11 @@
 package dialpad_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/dialpad"
@@ -27,9 +28,7 @@ func newTestClient(t testing.TB, opts ...telephony.Option) (*dialpad.Client, *di
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond),
 	}
 	c, err := dialpad.New(dialpadtest.APIKey, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return c, srv
 }
 
@@ -38,32 +37,24 @@ func ptr[T any](v T) *T { return &v }
 // ok fails the test at once on an error.
 func ok(t testing.TB, err error) {
 	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
-	}
+	require.NoError(t, err)
 }
 
 // isErr fails the test unless errors.Is(err, target).
 func isErr(t testing.TB, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v; want one matching %v", err, target)
-	}
+	require.ErrorIs(t, err, target)
 }
 
 // asTelephony returns err as a *telephony.Error or fails.
 func asTelephony(t testing.TB, err error) *telephony.Error {
 	t.Helper()
 	var te *telephony.Error
-	if !errors.As(err, &te) {
-		t.Fatalf("error %v (%T) is not a *telephony.Error", err, err)
-	}
+	require.ErrorAs(t, err, &te, "error %v (%T) is not a *telephony.Error", err, err)
 	return te
 }
 
 func eq[T comparable](t testing.TB, what string, got, want T) {
 	t.Helper()
-	if got != want {
-		t.Errorf("%s = %v; want %v", what, got, want)
-	}
+	assert.Equal(t, want, got, what)
 }

@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -21,6 +25,7 @@ import (
 // Dialpad in time and valid, so the router's error count stays 0 and the
 // router stays enabled.
 func TestSimulatorThousandCallsRouterStaysEnabled(t *testing.T) {
+	testenv.Long(t)
 	c, srv := newTestClient(t)
 	users := srv.SeedUsers(5)
 
@@ -65,9 +70,7 @@ func TestSimulatorThousandCallsRouterStaysEnabled(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				res, err := srv.SimulateInboundCall(t.Context(), router.ID, "+16505550123", "")
-				if err != nil {
-					t.Errorf("call %d: %v", i, err)
-				}
+				assert.NoError(t, err, "call %d", i)
 				results[i] = res
 			}()
 		}
@@ -90,9 +93,7 @@ func TestSimulatorThousandCallsRouterStaysEnabled(t *testing.T) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	got, found := srv.Router(router.ID)
-	if !found {
-		t.Fatal("router gone")
-	}
+	require.True(t, found, "router gone")
 	st := h.Stats()
 	t.Logf("1000 calls (RouteFunc fails 10%%, hangs 5%%, budget 200ms) in %v: router error count=%d, enabled=%v; "+
 		"routed=%d, default-target fallbacks at Dialpad=%d, handler fallbacks=%v, routing latency p50=%v p99=%v max=%v, handler ErrorsLastHour=%d",
@@ -103,14 +104,14 @@ func TestSimulatorThousandCallsRouterStaysEnabled(t *testing.T) {
 	eq(t, "router enabled", got.Enabled, true)
 	eq(t, "routing errors seen by Dialpad", routingErrors, 0)
 	eq(t, "calls routed by the handler's answer", routed, calls)
-	if fb := st.FallbackTotal(); fb < 140 || fb > 160 {
-		t.Errorf("handler fallbacks = %d; want 150 (10%% errors + 5%% hangs)", fb)
-	}
+	fb := st.FallbackTotal()
+	assert.GreaterOrEqual(t, fb, int64(140), "handler fallbacks = %d; want 150 (10%% errors + 5%% hangs)", fb)
+	assert.LessOrEqual(t, fb, int64(160), "handler fallbacks = %d; want 150 (10%% errors + 5%% hangs)", fb)
 	// Concurrent email lookups share one request and the answer is cached; a
 	// lookup cut short by the budget may be asked again.
-	if n := srv.Count("GET", "/api/v2/users"); n < 1 || n > 5 {
-		t.Errorf("email lookups = %d; want 1 (a few under heavy load)", n)
-	}
+	lookups := srv.Count("GET", "/api/v2/users")
+	assert.GreaterOrEqual(t, lookups, 1, "email lookups = %d; want 1 (a few under heavy load)", lookups)
+	assert.LessOrEqual(t, lookups, 5, "email lookups = %d; want 1 (a few under heavy load)", lookups)
 	// Where the calls went: the fallback call center for the 15%, users otherwise.
 	cc := 0
 	for _, r := range results {
@@ -155,20 +156,18 @@ func TestSimulatorCallEventsToWebhookHandler(t *testing.T) {
 		var statuses []telephony.CallStatus
 		for _, ev := range got {
 			statuses = append(statuses, ev.Status)
-			if ev.CallID != itoa(call.CallID) || ev.AgentID != itoa(agent.ID) || ev.Direction != telephony.DirectionOutbound || ev.To != "+14155550100" {
-				t.Errorf("event = %+v", ev)
-			}
+			assert.Equal(t, itoa(call.CallID), ev.CallID, "event = %+v", ev)
+			assert.Equal(t, itoa(agent.ID), ev.AgentID, "event = %+v", ev)
+			assert.Equal(t, telephony.DirectionOutbound, ev.Direction, "event = %+v", ev)
+			assert.Equal(t, "+14155550100", ev.To, "event = %+v", ev)
 		}
 		mu.Unlock()
 		sort.Slice(statuses, func(i, j int) bool { return statuses[i] < statuses[j] }) // the handler runs events concurrently
 		want := []telephony.CallStatus{telephony.StatusCompleted, telephony.StatusInProgress, telephony.StatusRinging}
-		if len(statuses) != 3 || statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
-			t.Errorf("stringIDs=%v: statuses = %v; want %v", stringIDs, statuses, want)
-		}
+		assert.Equal(t, want, statuses, "stringIDs=%v: statuses", stringIDs)
 		for _, d := range srv.Deliveries() {
-			if d.Status != 200 || !d.Signed {
-				t.Errorf("delivery = %+v", d)
-			}
+			assert.Equal(t, 200, d.Status, "stringIDs=%v: delivery = %+v", stringIDs, d)
+			assert.True(t, d.Signed, "stringIDs=%v: delivery = %+v; want signed", stringIDs, d)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -17,13 +20,10 @@ func TestTelephonyCapabilities(t *testing.T) {
 	want := telephony.Capabilities{Dial: true, Users: true, Transfer: true, InboundRouting: true, CallEvents: true, CallRouters: true}
 	eq(t, "capabilities", p.Capabilities(), want)
 	var dp *dialpad.Client
-	if !p.As(&dp) || dp != c {
-		t.Error("As(**dialpad.Client) did not give back the client")
-	}
+	assert.True(t, p.As(&dp), "As(**dialpad.Client) failed")
+	assert.Same(t, c, dp, "As(**dialpad.Client) did not give back the client")
 	var wrong *string
-	if p.As(&wrong) {
-		t.Error("As(**string) succeeded")
-	}
+	assert.False(t, p.As(&wrong), "As(**string) succeeded")
 }
 
 func TestTelephonyDial(t *testing.T) {
@@ -32,13 +32,16 @@ func TestTelephonyDial(t *testing.T) {
 	agent := strconv.FormatInt(u.ID, 10)
 	call, err := c.Telephony().Dial(t.Context(), telephony.CallRequest{To: "+14155550100", From: "+16285550199", AgentID: agent})
 	ok(t, err)
-	if call.ID == "" || call.Provider != "dialpad" || call.AgentID != agent || call.Direction != telephony.DirectionOutbound || call.Status != telephony.StatusInitiated {
-		t.Errorf("call = %+v", call)
-	}
+	assert.NotEmpty(t, call.ID, "call = %+v", call)
+	assert.Equal(t, "dialpad", call.Provider, "call provider")
+	assert.Equal(t, agent, call.AgentID, "call agent")
+	assert.Equal(t, telephony.DirectionOutbound, call.Direction, "call direction")
+	assert.Equal(t, telephony.StatusInitiated, call.Status, "call status")
 	placed := srv.Calls()[0]
-	if strconv.FormatInt(placed.ID, 10) != call.ID || placed.UserID != u.ID || placed.PhoneNumber != "+14155550100" || placed.OutboundCallerID != "+16285550199" {
-		t.Errorf("placed = %+v", placed)
-	}
+	assert.Equal(t, call.ID, strconv.FormatInt(placed.ID, 10), "placed = %+v", placed)
+	assert.Equal(t, u.ID, placed.UserID, "placed user_id")
+	assert.Equal(t, "+14155550100", placed.PhoneNumber, "placed phone_number")
+	assert.Equal(t, "+16285550199", placed.OutboundCallerID, "placed outbound_caller_id")
 	for _, bad := range []telephony.CallRequest{
 		{To: "+14155550100", AgentID: "agent7"},
 		{To: "+14155550100"},
@@ -57,9 +60,11 @@ func TestTelephonyUsers(t *testing.T) {
 	i := 0
 	for u, err := range c.Telephony().Users(t.Context()) {
 		ok(t, err)
-		if u.ID != strconv.FormatInt(seeded[i].ID, 10) || u.Email != seeded[i].Email || u.Name == "" || !u.Available {
-			t.Errorf("user %d = %+v", i, u)
-		}
+		require.Less(t, i, len(seeded), "more users than seeded: %+v", u)
+		assert.Equal(t, strconv.FormatInt(seeded[i].ID, 10), u.ID, "user %d = %+v", i, u)
+		assert.Equal(t, seeded[i].Email, u.Email, "user %d = %+v", i, u)
+		assert.NotEmpty(t, u.Name, "user %d = %+v", i, u)
+		assert.True(t, u.Available, "user %d = %+v; want available", i, u)
 		i++
 	}
 	eq(t, "users", i, 12)
@@ -82,17 +87,14 @@ func TestTelephonyTransfer(t *testing.T) {
 	ok(t, p.Transfer(t.Context(), id, telephony.Target{Type: telephony.TargetOffice, ID: "79"}))
 	ok(t, p.Transfer(t.Context(), id, telephony.NumberTarget("+14155550177")))
 	trs := srv.Transfers()
-	if len(trs) != 6 {
-		t.Fatalf("transfers = %+v", trs)
-	}
+	require.Len(t, trs, 6, "transfers = %+v", trs)
 	want := []struct {
 		id  int64
 		typ string
 	}{{users[1].ID, "user"}, {users[2].ID, "user"}, {77, "department"}, {78, "callcenter"}, {79, "office"}}
 	for i, w := range want {
-		if trs[i].ToTargetID != w.id || trs[i].ToTargetType != w.typ {
-			t.Errorf("transfer %d = %+v; want %d %s", i, trs[i], w.id, w.typ)
-		}
+		assert.Equal(t, w.id, trs[i].ToTargetID, "transfer %d = %+v", i, trs[i])
+		assert.Equal(t, w.typ, trs[i].ToTargetType, "transfer %d = %+v", i, trs[i])
 	}
 	eq(t, "number transfer", trs[5].ToNumber, "+14155550177")
 	eq(t, "email lookups", srv.Count("GET", "/api/v2/users"), 1)

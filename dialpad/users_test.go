@@ -3,10 +3,12 @@ package dialpad_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
@@ -28,9 +30,10 @@ func TestUsersListCursor(t *testing.T) {
 		for i, u := range got {
 			eq(t, "id", u.ID, seeded[i].ID)
 			eq(t, "email", u.PrimaryEmail(), seeded[i].Email)
-			if u.OfficeID != dialpadtest.OfficeID || !u.IsAvailable || u.Name() == "" || len(u.PhoneNumbers) != 1 {
-				t.Errorf("user %d = %+v", i, u)
-			}
+			assert.Equal(t, dialpadtest.OfficeID, u.OfficeID, "user %d = %+v", i, u)
+			assert.True(t, u.IsAvailable, "user %d = %+v; want available", i, u)
+			assert.NotEmpty(t, u.Name(), "user %d = %+v", i, u)
+			assert.Len(t, u.PhoneNumbers, 1, "user %d = %+v", i, u)
 		}
 	}
 }
@@ -52,17 +55,15 @@ func TestUsersListOptions(t *testing.T) {
 		n++
 	}
 	eq(t, "all users", n, 4)
-	if q := srv.Requests()[len(srv.Requests())-1].Query; !strings.Contains(q, "limit=2") || !strings.Contains(q, "state=all") {
-		t.Errorf("query = %q", q)
-	}
+	q := srv.Requests()[len(srv.Requests())-1].Query
+	assert.Contains(t, q, "limit=2", "query")
+	assert.Contains(t, q, "state=all", "query")
 	before := srv.Count("", "/")
 	for name, o := range map[string]*dialpad.ListUsersOptions{
 		"state": {State: "gone"}, "limit": {Limit: 101}, "number": {Number: "555-1234"},
 	} {
 		for _, err := range c.Users.List(t.Context(), o) {
-			if err == nil {
-				t.Errorf("%s: no error", name)
-			}
+			assert.Error(t, err, "%s: no error", name)
 			isErr(t, err, telephony.ErrInvalidRequest)
 		}
 	}
@@ -72,9 +73,13 @@ func TestUsersListOptions(t *testing.T) {
 func TestUserJSON(t *testing.T) {
 	var u dialpad.User
 	ok(t, json.Unmarshal([]byte(`{"id":"42","office_id":7,"company_id":"9","admin_office_ids":["1",2],"emails":["a@b.c"],"is_available":true}`), &u))
-	if u.ID != 42 || u.OfficeID != 7 || u.CompanyID != 9 || len(u.AdminOfficeIDs) != 2 || u.AdminOfficeIDs[0] != 1 || !u.IsAvailable {
-		t.Errorf("user = %+v", u)
+	assert.Equal(t, int64(42), u.ID, "user = %+v", u)
+	assert.Equal(t, int64(7), u.OfficeID, "user = %+v", u)
+	assert.Equal(t, int64(9), u.CompanyID, "user = %+v", u)
+	if assert.Len(t, u.AdminOfficeIDs, 2, "user = %+v", u) {
+		assert.Equal(t, int64(1), u.AdminOfficeIDs[0], "user = %+v", u)
 	}
+	assert.True(t, u.IsAvailable, "user = %+v; want available", u)
 }
 
 func TestFindByEmailCachedAndShared(t *testing.T) {
@@ -85,9 +90,7 @@ func TestFindByEmailCachedAndShared(t *testing.T) {
 	eq(t, "email", u.PrimaryEmail(), "agent17@example.com")
 	// Sent as written (Dialpad's filter may be case-sensitive); the cache
 	// key is case-insensitive.
-	if q := srv.Requests()[0].Query; q != "email=Agent17%40Example.com" {
-		t.Errorf("query = %q; want the email filter as written", q)
-	}
+	assert.Equal(t, "email=Agent17%40Example.com", srv.Requests()[0].Query, "want the email filter as written")
 	// Cached: no second request. The copy handed out cannot poison it.
 	u.Emails[0] = "mutated"
 	u2, err := c.Users.FindByEmail(t.Context(), "agent17@example.com")
@@ -103,8 +106,8 @@ func TestFindByEmailCachedAndShared(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			u, err := c.Users.FindByEmail(t.Context(), "agent3@example.com")
-			if err != nil || u.PrimaryEmail() != "agent3@example.com" {
-				t.Errorf("concurrent lookup: %v, %v", u, err)
+			if assert.NoError(t, err, "concurrent lookup") {
+				assert.Equal(t, "agent3@example.com", u.PrimaryEmail(), "concurrent lookup: %v", u)
 			}
 		}()
 	}
@@ -177,16 +180,10 @@ func FuzzUserJSON(f *testing.F) {
 			return
 		}
 		out, err := json.Marshal(u)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var back dialpad.User
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("decoding our own %s: %v", out, err)
-		}
+		require.NoError(t, json.Unmarshal(out, &back), "decoding our own %s", out)
 		a, _ := json.Marshal(back)
-		if string(a) != string(out) {
-			t.Fatalf("round trip changed %s into %s", out, a)
-		}
+		require.Equal(t, string(out), string(a), "round trip changed %s into %s", out, a)
 	})
 }

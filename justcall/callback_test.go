@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -43,16 +46,14 @@ func serve(t *testing.T, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
-		if err := h.(closer).Close(context.Background()); err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, h.(closer).Close(context.Background()), "closing the handler")
 	})
 	return srv
 }
 
 func drain(t *testing.T, h http.Handler) {
 	t.Helper()
-	must(t, h.(closer).Close(t.Context()))
+	require.NoError(t, h.(closer).Close(t.Context()))
 }
 
 func TestCallbackEndToEnd(t *testing.T) {
@@ -70,55 +71,67 @@ func TestCallbackEndToEnd(t *testing.T) {
 			sim.SetScenario(customer, tc.scenario)
 			c := newClient(t, sim)
 			tok, err := justcall.NewCallbackToken()
-			must(t, err)
-			must(t, c.SetCallbackToken(tok))
+			require.NoError(t, err)
+			require.NoError(t, c.SetCallbackToken(tok))
 			var rec recorder
 			h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Token: tok})
-			must(t, err)
+			require.NoError(t, err)
 			srv := serve(t, h)
 
 			call, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer, CallbackURL: srv.URL + "/jc/status"})
-			must(t, err)
+			require.NoError(t, err)
 			sim.Flush()
 			drain(t, h)
 
 			var got []telephony.CallStatus
 			for _, ev := range rec.get() {
 				got = append(got, ev.Status)
-				eq(t, ev.CallID, call.CallID, "call id")
-				eq(t, ev.Provider, "justcall", "provider")
-				if ev.Time.IsZero() {
-					t.Error("event without time")
-				}
+				assert.Equal(t, call.CallID, ev.CallID, "call id")
+				assert.Equal(t, "justcall", ev.Provider, "provider")
+				assert.False(t, ev.Time.IsZero(), "event without time")
 				if ev.Status == telephony.StatusCompleted {
-					eq(t, ev.Duration, justcalltest.CompletedDuration*time.Second, "duration")
+					assert.Equal(t, justcalltest.CompletedDuration*time.Second, ev.Duration, "duration")
 				}
 			}
-			eq(t, got, tc.want, "statuses")
+			assert.Equal(t, tc.want, got, "statuses")
 			for _, d := range sim.Deliveries() {
-				eq(t, d.StatusCode, 200, "callback answer")
+				assert.Equal(t, 200, d.StatusCode, "callback answer")
 			}
-			eq(t, sim.Calls()[0].Status, string(tc.want[len(tc.want)-1]), "final status in the simulator")
+			assert.Equal(t, string(tc.want[len(tc.want)-1]), sim.Calls()[0].Status, "final status in the simulator")
 		})
 	}
 }
 
-func postCallback(t *testing.T, url, contentType, body string) int {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
-	must(t, err)
+// postStatus posts body and returns the answer's status. It makes no
+// assertion, so goroutines other than the test's may call it.
+func postStatus(ctx context.Context, url, contentType, body string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
+	if err != nil {
+		return 0, err
+	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, nil
+}
+
+// postCallback is postStatus for the test's own goroutine: a request that
+// gets no answer stops the test.
+func postCallback(t *testing.T, url, contentType, body string) int {
+	t.Helper()
+	code, err := postStatus(t.Context(), url, contentType, body)
+	require.NoError(t, err)
+	return code
 }
 
 func TestCallbackHandlerRejects(t *testing.T) {
 	const tok = "0123456789abcdef0123456789abcdef"
 	var rec recorder
 	h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Token: tok})
-	must(t, err)
+	require.NoError(t, err)
 	srv := serve(t, h)
 	defer http.DefaultClient.CloseIdleConnections()
 	good := `{"call_id":"call_1","status":"ringing","duration":0,"timestamp":"2026-03-12 14:30:00"}`
@@ -133,54 +146,56 @@ func TestCallbackHandlerRejects(t *testing.T) {
 		postCallback(t, ok, "application/json", `{"call_id":"c","status":"busy","timestamp":"yesterday"}`),
 		postCallback(t, ok, "application/json", `{"call_id":"c","status":"busy","pad":"`+strings.Repeat("x", 300<<10)+`"}`),
 	}
-	eq(t, statuses, []int{401, 401, 400, 400, 400, 400, 413}, "statuses")
+	assert.Equal(t, []int{401, 401, 400, 400, 400, 400, 413}, statuses, "statuses")
 	drain(t, h)
-	eq(t, len(rec.get()), 0, "events delivered")
+	assert.Empty(t, rec.get(), "events delivered")
 }
 
 func TestCallbackHandlerDedupeAndForms(t *testing.T) {
 	var rec recorder
 	h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{AllowUnauthenticated: true})
-	must(t, err)
+	require.NoError(t, err)
 	srv := serve(t, h)
 	defer http.DefaultClient.CloseIdleConnections()
 	body := `{"call_id":"call_8f3a2b1c","status":"completed","duration":"185","timestamp":"2026-03-12T14:30:00Z","agent_id":"42"}`
 	var wg sync.WaitGroup
 	codes := make([]int, 5)
+	errs := make([]error, len(codes))
 	for i := range codes {
 		wg.Add(1)
-		go func() { defer wg.Done(); codes[i] = postCallback(t, srv.URL, "application/json", body) }()
+		go func() {
+			defer wg.Done()
+			codes[i], errs[i] = postStatus(t.Context(), srv.URL, "application/json", body)
+		}()
 	}
 	wg.Wait()
-	eq(t, codes, []int{200, 200, 200, 200, 200}, "redeliveries are acknowledged")
-	eq(t, postCallback(t, srv.URL, "application/x-www-form-urlencoded", "call_id=call_8f3a2b1c&status=in-progress&duration=3&timestamp=1773325800"), 200, "form callback")
+	for i, err := range errs {
+		require.NoError(t, err, "delivery %d", i+1)
+	}
+	assert.Equal(t, []int{200, 200, 200, 200, 200}, codes, "redeliveries are acknowledged")
+	assert.Equal(t, 200, postCallback(t, srv.URL, "application/x-www-form-urlencoded", "call_id=call_8f3a2b1c&status=in-progress&duration=3&timestamp=1773325800"), "form callback")
 	drain(t, h)
 	evs := rec.get()
 	t.Logf("callback dedupe: 5 identical deliveries -> %d event(s)", len(evs)-1)
-	if len(evs) != 2 {
-		t.Fatalf("%d events, want 2 (one completed, one in-progress)", len(evs))
-	}
+	require.Len(t, evs, 2, "events, want 2 (one completed, one in-progress)")
 	byStatus := map[telephony.CallStatus]telephony.CallEvent{}
 	for _, ev := range evs {
 		byStatus[ev.Status] = ev
 	}
 	done := byStatus[telephony.StatusCompleted]
-	eq(t, []any{done.CallID, done.Duration, done.AgentID, done.Time.Format(time.RFC3339)},
-		[]any{"call_8f3a2b1c", 185 * time.Second, "42", "2026-03-12T14:30:00Z"}, "completed event")
-	eq(t, byStatus[telephony.StatusInProgress].Time.Unix(), int64(1773325800), "form timestamp")
+	assert.Equal(t, []any{"call_8f3a2b1c", 185 * time.Second, "42", "2026-03-12T14:30:00Z"},
+		[]any{done.CallID, done.Duration, done.AgentID, done.Time.Format(time.RFC3339)}, "completed event")
+	assert.Equal(t, int64(1773325800), byStatus[telephony.StatusInProgress].Time.Unix(), "form timestamp")
 }
 
 func TestNewCallbackHandlerNeedsAToken(t *testing.T) {
 	noop := func(context.Context, telephony.CallEvent) error { return nil }
-	if _, err := justcall.NewCallbackHandler(noop, justcall.CallbackOptions{}); err == nil {
-		t.Error("no token and no AllowUnauthenticated: want an error")
-	}
-	if _, err := justcall.NewCallbackHandler(noop, justcall.CallbackOptions{Token: "short"}); err == nil {
-		t.Error("short token: want an error")
-	}
-	if _, err := justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true}); err == nil {
-		t.Error("nil fn: want an error")
-	}
+	_, err := justcall.NewCallbackHandler(noop, justcall.CallbackOptions{})
+	assert.Error(t, err, "no token and no AllowUnauthenticated: want an error")
+	_, err = justcall.NewCallbackHandler(noop, justcall.CallbackOptions{Token: "short"})
+	assert.Error(t, err, "short token: want an error")
+	_, err = justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true})
+	assert.Error(t, err, "nil fn: want an error")
 }
 
 // TestCallbackHandlerSurvivesPanics: a panicking EventFunc does not take the
@@ -193,7 +208,7 @@ func TestCallbackHandlerSurvivesPanics(t *testing.T) {
 		}
 		return nil
 	}, justcall.CallbackOptions{AllowUnauthenticated: true})
-	must(t, err)
+	require.NoError(t, err)
 	srv := serve(t, h)
 	defer http.DefaultClient.CloseIdleConnections()
 	body := `{"call_id":"c1","status":"busy"}`
@@ -201,9 +216,9 @@ func TestCallbackHandlerSurvivesPanics(t *testing.T) {
 	// once the panicking job has finished.
 	deadline := time.Now().Add(5 * time.Second)
 	for calls.Load() < 2 && time.Now().Before(deadline) {
-		eq(t, postCallback(t, srv.URL, "application/json", body), 200, "delivery")
+		assert.Equal(t, 200, postCallback(t, srv.URL, "application/json", body), "delivery")
 		time.Sleep(5 * time.Millisecond)
 	}
 	drain(t, h)
-	eq(t, calls.Load(), int32(2), "fn calls (the panicking one, then the redelivery)")
+	assert.Equal(t, int32(2), calls.Load(), "fn calls (the panicking one, then the redelivery)")
 }

@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -15,31 +18,31 @@ func TestGetCallWire(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	placed, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer, AgentID: 1002})
-	must(t, err)
+	require.NoError(t, err)
 	sim.Flush() // no callback_url: the call stays "ringing"
 
 	got, err := c.Calls.Get(t.Context(), placed.CallID)
-	must(t, err)
+	require.NoError(t, err)
 	raw := got.Raw
 	got.Raw = nil
-	eq(t, got, &justcall.CallDetails{
+	assert.Equal(t, &justcall.CallDetails{
 		ID: placed.CallID, CallSID: placed.CallID, ContactNumber: customer, JustCallNumber: from,
 		AgentID: 1002, CallDate: "2024-03-21", CallTime: "17:08:22",
 		CallUserDate: "2024-03-21", CallUserTime: "10:08:22",
 		Direction: "Outgoing", Type: "Answered", Duration: 0,
-	}, "call details")
+	}, got, "call details")
 	var obj, want map[string]any
-	must(t, json.Unmarshal(raw, &obj))
+	require.NoError(t, json.Unmarshal(raw, &obj))
 	b, err := json.Marshal(sim.CallObject(placed.CallID))
-	must(t, err)
-	must(t, json.Unmarshal(b, &want))
-	eq(t, obj, want, "Raw is the call object as sent")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &want))
+	assert.Equal(t, want, obj, "Raw is the call object as sent")
 
 	reqs := sim.Requests()
 	r := reqs[len(reqs)-1]
-	eq(t, r.Method+" "+r.Path, "GET /v2.1/calls/"+placed.CallID, "route")
-	eq(t, r.Header.Get("Authorization"), justcalltest.APIKey+":"+justcalltest.APISecret, "Authorization")
-	eq(t, len(r.Body), 0, "no body")
+	assert.Equal(t, "GET /v2.1/calls/"+placed.CallID, r.Method+" "+r.Path, "route")
+	assert.Equal(t, justcalltest.APIKey+":"+justcalltest.APISecret, r.Header.Get("Authorization"), "Authorization")
+	assert.Empty(t, r.Body, "no body")
 }
 
 func TestGetCallCompletedDuration(t *testing.T) {
@@ -48,24 +51,25 @@ func TestGetCallCompletedDuration(t *testing.T) {
 	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(sink.Close)
 	placed, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer, CallbackURL: sink.URL})
-	must(t, err)
+	require.NoError(t, err)
 	sim.Flush()
 	got, err := c.Calls.Get(t.Context(), placed.CallID)
-	must(t, err)
-	eq(t, got.Duration, int64(justcalltest.CompletedDuration), "duration of a completed call")
-	eq(t, got.Type, "Answered", "type")
+	require.NoError(t, err)
+	assert.Equal(t, int64(justcalltest.CompletedDuration), got.Duration, "duration of a completed call")
+	assert.Equal(t, "Answered", got.Type, "type")
 }
 
 func TestGetCallNotFound(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	_, err := c.Calls.Get(t.Context(), "178632100")
-	wantIs(t, err, telephony.ErrNotFound)
-	te := asError(t, err)
-	eq(t, te.StatusCode, http.StatusNotFound, "status")
-	eq(t, te.Message, "Call not found", "JustCall's message is kept")
-	eq(t, te.Op, "GET /v2.1/calls/{id}", "op names the route, not the id")
-	eq(t, sim.Count(http.MethodGet, "/v2.1/calls/"), 1, "a 404 is not retried")
+	require.ErrorIs(t, err, telephony.ErrNotFound)
+	var te *telephony.Error
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, http.StatusNotFound, te.StatusCode, "status")
+	assert.Equal(t, "Call not found", te.Message, "JustCall's message is kept")
+	assert.Equal(t, "GET /v2.1/calls/{id}", te.Op, "op names the route, not the id")
+	assert.Equal(t, 1, sim.Count(http.MethodGet, "/v2.1/calls/"), "a 404 is not retried")
 }
 
 func TestGetCallValidatesID(t *testing.T) {
@@ -73,9 +77,9 @@ func TestGetCallValidatesID(t *testing.T) {
 	c := newClient(t, sim)
 	for _, id := range []string{"", "../users", "12/34", "a b", "12?x=1", "%2e%2e", string(make([]byte, 65))} {
 		_, err := c.Calls.Get(t.Context(), id)
-		wantIs(t, err, telephony.ErrInvalidRequest)
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "id %q", id)
 	}
-	eq(t, sim.Count("", "/"), 0, "requests sent")
+	assert.Zero(t, sim.Count("", "/"), "requests sent")
 }
 
 // TestGetCallRetriesReads: a read is resent after a 5xx, unlike Make.
@@ -83,12 +87,12 @@ func TestGetCallRetriesReads(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	placed, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer})
-	must(t, err)
+	require.NoError(t, err)
 	sim.InjectFault(justcalltest.Fault{Method: http.MethodGet, Path: "/v2.1/calls/", Status: http.StatusBadGateway})
 	got, err := c.Calls.Get(t.Context(), placed.CallID)
-	must(t, err)
+	require.NoError(t, err)
 	n := sim.Count(http.MethodGet, "/v2.1/calls/")
 	t.Logf("Calls.Get after one 502: requests seen=%d", n)
-	eq(t, n, 2, "requests")
-	eq(t, got.ID, placed.CallID, "id")
+	assert.Equal(t, 2, n, "requests")
+	assert.Equal(t, placed.CallID, got.ID, "id")
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -24,33 +27,31 @@ func TestMakeWire(t *testing.T) {
 	call, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{
 		From: from, To: customer, AgentID: 1002, CallerID: "+14155550002",
 	})
-	must(t, err)
-	eq(t, call, &justcall.Call{CallID: "call_00000001", From: from, To: customer, AgentID: 1002,
-		Direction: "outbound", Status: "ringing"}, "call")
+	require.NoError(t, err)
+	assert.Equal(t, &justcall.Call{CallID: "call_00000001", From: from, To: customer, AgentID: 1002,
+		Direction: "outbound", Status: "ringing"}, call, "call")
 
 	reqs := sim.Requests()
-	if len(reqs) != 1 {
-		t.Fatalf("%d requests, want 1", len(reqs))
-	}
+	require.Len(t, reqs, 1, "requests")
 	r := reqs[0]
-	eq(t, r.Method+" "+r.Path, "POST /v2/calls/make", "route")
-	eq(t, r.Header.Get("Authorization"), justcalltest.APIKey+":"+justcalltest.APISecret, "Authorization is the raw key:secret")
-	eq(t, r.Header.Get("Accept"), "application/json", "Accept")
-	eq(t, r.Header.Get("Idempotency-Key"), "", "no Idempotency-Key (R2)")
+	assert.Equal(t, "POST /v2/calls/make", r.Method+" "+r.Path, "route")
+	assert.Equal(t, justcalltest.APIKey+":"+justcalltest.APISecret, r.Header.Get("Authorization"), "Authorization is the raw key:secret")
+	assert.Equal(t, "application/json", r.Header.Get("Accept"), "Accept")
+	assert.Empty(t, r.Header.Get("Idempotency-Key"), "no Idempotency-Key (R2)")
 	var body map[string]any
-	must(t, json.Unmarshal(r.Body, &body))
-	eq(t, body, map[string]any{"from": from, "to": customer, "agent_id": 1002.0, "caller_id": "+14155550002"}, "body")
+	require.NoError(t, json.Unmarshal(r.Body, &body))
+	assert.Equal(t, map[string]any{"from": from, "to": customer, "agent_id": 1002.0, "caller_id": "+14155550002"}, body, "body")
 }
 
 func TestMakeOmitsOptionalFields(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	call, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer})
-	must(t, err)
-	eq(t, call.AgentID, int64(1001), "agent defaults to the number's owner")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1001), call.AgentID, "agent defaults to the number's owner")
 	var body map[string]any
-	must(t, json.Unmarshal(sim.Requests()[0].Body, &body))
-	eq(t, body, map[string]any{"from": from, "to": customer}, "body")
+	require.NoError(t, json.Unmarshal(sim.Requests()[0].Body, &body))
+	assert.Equal(t, map[string]any{"from": from, "to": customer}, body, "body")
 }
 
 func TestMakeValidatesBeforeSending(t *testing.T) {
@@ -67,10 +68,10 @@ func TestMakeValidatesBeforeSending(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.Calls.Make(t.Context(), req)
-			wantIs(t, err, telephony.ErrInvalidRequest)
+			assert.ErrorIs(t, err, telephony.ErrInvalidRequest)
 		})
 	}
-	eq(t, sim.Count("", "/"), 0, "requests sent")
+	assert.Zero(t, sim.Count("", "/"), "requests sent")
 }
 
 // TestMakeErrorTable covers every row of the seed's error table.
@@ -81,12 +82,11 @@ func TestMakeErrorTable(t *testing.T) {
 
 	check := func(t *testing.T, err error, kind error, status int, msg string) {
 		t.Helper()
-		wantIs(t, err, kind)
-		te := asError(t, err)
-		eq(t, te.StatusCode, status, "status")
-		if !strings.Contains(te.Message, msg) {
-			t.Errorf("message %q does not keep JustCall's %q", te.Message, msg)
-		}
+		require.ErrorIs(t, err, kind)
+		var te *telephony.Error
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, status, te.StatusCode, "status")
+		assert.Contains(t, te.Message, msg, "the message does not keep JustCall's")
 	}
 
 	t.Run("400", func(t *testing.T) {
@@ -96,12 +96,10 @@ func TestMakeErrorTable(t *testing.T) {
 	})
 	t.Run("401", func(t *testing.T) {
 		bad, err := justcall.New("wrong", "secret-that-must-not-leak", telephony.WithBaseURL(sim.URL()))
-		must(t, err)
+		require.NoError(t, err)
 		_, err = bad.Calls.Make(t.Context(), req)
 		check(t, err, telephony.ErrUnauthorized, 401, "Invalid credentials")
-		if strings.Contains(err.Error(), "secret-that-must-not-leak") {
-			t.Errorf("the secret leaked into %q", err)
-		}
+		assert.NotContains(t, err.Error(), "secret-that-must-not-leak", "the secret leaked into the error")
 	})
 	t.Run("404", func(t *testing.T) {
 		_, err := c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: "+14155550999", To: customer})
@@ -114,9 +112,9 @@ func TestMakeErrorTable(t *testing.T) {
 		check(t, err, telephony.ErrRateLimited, 429, "Rate limit exceeded")
 		n := sim.Count("POST", "/v2/calls/make") - before
 		t.Logf("429 persisting: requests seen=%d (MaxAttempts 3)", n)
-		eq(t, n, 3, "requests")
+		assert.Equal(t, 3, n, "requests")
 	})
-	eq(t, len(sim.Calls()), 0, "calls placed by failed requests")
+	assert.Empty(t, sim.Calls(), "calls placed by failed requests")
 }
 
 // TestMakeR1 prints reliability.md R1's figures: server-side requests per
@@ -132,8 +130,8 @@ func TestMakeR1(t *testing.T) {
 		_, err := c.Calls.Make(t.Context(), req)
 		n := sim.Count("POST", route)
 		t.Logf("R1 reset-after-body: requests seen=%d err=%v", n, err)
-		wantIs(t, err, telephony.ErrOutcomeUnknown)
-		eq(t, n, 1, "requests seen")
+		assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown)
+		assert.Equal(t, 1, n, "requests seen")
 	})
 	t.Run("503x5", func(t *testing.T) {
 		sim := newSim(t)
@@ -142,9 +140,11 @@ func TestMakeR1(t *testing.T) {
 		_, err := c.Calls.Make(t.Context(), req)
 		n := sim.Count("POST", route)
 		t.Logf("R1 503x5: requests seen=%d err=%v", n, err)
-		wantIs(t, err, telephony.ErrOutcomeUnknown)
-		eq(t, asError(t, err).StatusCode, 503, "status")
-		eq(t, n, 1, "requests seen")
+		require.ErrorIs(t, err, telephony.ErrOutcomeUnknown)
+		var te *telephony.Error
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 503, te.StatusCode, "status")
+		assert.Equal(t, 1, n, "requests seen")
 	})
 	t.Run("client-timeout", func(t *testing.T) {
 		sim := newSim(t)
@@ -158,8 +158,8 @@ func TestMakeR1(t *testing.T) {
 		n := sim.Count("POST", route)
 		t.Logf("R1 client timeout 50ms vs 150ms delay: requests seen=%d after %v timeout fired=%v err=%v", n,
 			time.Since(start).Round(time.Millisecond), strings.Contains(fmt.Sprint(err), "Client.Timeout"), err)
-		wantIs(t, err, telephony.ErrOutcomeUnknown)
-		eq(t, n, 1, "requests seen")
+		assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown)
+		assert.Equal(t, 1, n, "requests seen")
 	})
 	t.Run("429,429,200", func(t *testing.T) {
 		sim := newSim(t)
@@ -168,10 +168,10 @@ func TestMakeR1(t *testing.T) {
 		call, err := c.Calls.Make(t.Context(), req)
 		n := sim.Count("POST", route)
 		t.Logf("R1 429,429,200: requests seen=%d success=%v calls placed=%d", n, err == nil, len(sim.Calls()))
-		must(t, err)
-		eq(t, call.CallID, "call_00000001", "call id")
-		eq(t, n, 3, "requests seen")
-		eq(t, len(sim.Calls()), 1, "calls placed")
+		require.NoError(t, err)
+		assert.Equal(t, "call_00000001", call.CallID, "call id")
+		assert.Equal(t, 3, n, "requests seen")
+		assert.Len(t, sim.Calls(), 1, "calls placed")
 	})
 	t.Run("429-reset-header", func(t *testing.T) {
 		sim := newSim(t)
@@ -184,11 +184,9 @@ func TestMakeR1(t *testing.T) {
 		waited := time.Since(start)
 		n := sim.Count("POST", route)
 		t.Logf("R1 429 with X-Rate-Limit-Burst-Reset: requests seen=%d waited=%v", n, waited.Round(time.Millisecond))
-		must(t, err)
-		eq(t, n, 2, "requests seen")
-		if waited > 5*time.Second {
-			t.Errorf("waited %v for a reset a second away", waited)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "requests seen")
+		assert.LessOrEqual(t, waited, 5*time.Second, "waited %v for a reset a second away", waited)
 	})
 	t.Run("connection-refused", func(t *testing.T) {
 		sim := justcalltest.NewServer()
@@ -196,16 +194,15 @@ func TestMakeR1(t *testing.T) {
 		sim.Close()
 		c, err := justcall.New(justcalltest.APIKey, justcalltest.APISecret, telephony.WithBaseURL(base),
 			telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
-		must(t, err)
+		require.NoError(t, err)
 		_, err = c.Calls.Make(t.Context(), req)
-		te := asError(t, err)
+		var te *telephony.Error
+		require.ErrorAs(t, err, &te)
 		t.Logf("R1 connection refused: requests reached=%d attempts=%d err=%v", sim.Count("", "/"), te.Attempts, err)
-		wantIs(t, err, telephony.ErrUnavailable)
-		if !strings.Contains(err.Error(), "no request reached the provider") {
-			t.Errorf("error %q does not say nothing was sent", err)
-		}
-		eq(t, sim.Count("", "/"), 0, "requests reached")
-		eq(t, te.Attempts, 3, "attempts (nothing written, so retried up to MaxAttempts)")
+		assert.ErrorIs(t, err, telephony.ErrUnavailable)
+		assert.ErrorContains(t, err, "no request reached the provider", "the error does not say nothing was sent")
+		assert.Zero(t, sim.Count("", "/"), "requests reached")
+		assert.Equal(t, 3, te.Attempts, "attempts (nothing written, so retried up to MaxAttempts)")
 	})
 }
 
@@ -213,15 +210,15 @@ func TestMakeAddsCallbackToken(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
 	tok, err := justcall.NewCallbackToken()
-	must(t, err)
-	must(t, c.SetCallbackToken(tok))
-	wantIs(t, c.SetCallbackToken("short"), telephony.ErrInvalidRequest)
+	require.NoError(t, err)
+	require.NoError(t, c.SetCallbackToken(tok))
+	assert.ErrorIs(t, c.SetCallbackToken("short"), telephony.ErrInvalidRequest)
 	// Port 1 on loopback: the simulator's callbacks fail fast, harmlessly.
 	_, err = c.Calls.Make(t.Context(), justcall.MakeCallRequest{From: from, To: customer, CallbackURL: "http://127.0.0.1:1/cb?a=b"})
-	must(t, err)
+	require.NoError(t, err)
 	var body struct {
 		CallbackURL string `json:"callback_url"`
 	}
-	must(t, json.Unmarshal(sim.Requests()[0].Body, &body))
-	eq(t, body.CallbackURL, "http://127.0.0.1:1/cb?a=b&sb_token="+tok, "callback_url")
+	require.NoError(t, json.Unmarshal(sim.Requests()[0].Body, &body))
+	assert.Equal(t, "http://127.0.0.1:1/cb?a=b&sb_token="+tok, body.CallbackURL, "callback_url")
 }

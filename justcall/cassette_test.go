@@ -1,12 +1,13 @@
 package justcall_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
@@ -28,66 +29,58 @@ const cassetteJustCall = "../telephony/telephonytest/testdata/justcall.json"
 
 func TestCassetteReplay(t *testing.T) {
 	rp, err := telephonytest.NewReplayer(cassetteJustCall)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// No WithBaseURL: the default host, answered by the replayer.
 	c, err := justcall.New("cassette-key", "cassette-secret", telephony.WithHTTPClient(rp.Client()),
 		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tc := c.Telephony()
 	ctx := t.Context()
 
 	call, err := tc.Dial(ctx, telephony.CallRequest{From: "+14155551234", To: "+14155559876", AgentID: "42",
 		CallbackURL: "https://yourapp.com/webhooks/call-status"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := telephony.Call{ID: "call_8f3a2b1c", Provider: "justcall", From: "+14155551234", To: "+14155559876",
 		AgentID: "42", Direction: telephony.DirectionOutbound, Status: telephony.StatusRinging}
-	if *call != want {
-		t.Fatalf("Dial = %+v, want %+v", *call, want)
-	}
+	assert.Equal(t, want, *call, "Dial")
 
 	_, err = tc.Dial(ctx, telephony.CallRequest{From: "+14155550000", To: "+14155559876"})
+	assert.ErrorIs(t, err, telephony.ErrNotFound, "Dial from an unknown number")
 	var te *telephony.Error
-	if !errors.Is(err, telephony.ErrNotFound) || !errors.As(err, &te) || te.StatusCode != 404 ||
-		te.Message != "from number not found in your account" {
-		t.Fatalf("Dial from an unknown number: %v", err)
+	if assert.ErrorAs(t, err, &te, "Dial from an unknown number") {
+		assert.Equal(t, 404, te.StatusCode, "Dial from an unknown number: %v", err)
+		assert.Equal(t, "from number not found in your account", te.Message, "Dial from an unknown number: %v", err)
 	}
 
 	var users []justcall.User
 	for u, err := range c.Users.List(ctx, &justcall.ListUsersOptions{PerPage: justcall.MaxUsersPerPage}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		users = append(users, u)
 	}
-	if len(users) != 2 {
-		t.Fatalf("%d users, want 2", len(users))
-	}
+	require.Len(t, users, 2, "users")
 	u := users[0]
-	if u.ID != 42 || u.Email != "jane.roe@example.com" || u.Name != "Jane Roe" || !u.Available || u.OnCall ||
-		u.Extension != "101" || u.CreatedAt != "2024-01-15" || string(u.OwnedNumbers) != `["+14155551234"]` {
-		t.Fatalf("user 0 = %+v", u)
-	}
-	if u := users[1]; u.ID != 43 || u.Available || u.UnavailabilityReason != "Out of working hours" || u.Role != "Admin" {
-		t.Fatalf("user 1 = %+v", u)
-	}
+	assert.Equal(t, int64(42), u.ID, "user 0 = %+v", u)
+	assert.Equal(t, "jane.roe@example.com", u.Email, "user 0 = %+v", u)
+	assert.Equal(t, "Jane Roe", u.Name, "user 0 = %+v", u)
+	assert.True(t, u.Available, "user 0 = %+v", u)
+	assert.False(t, u.OnCall, "user 0 = %+v", u)
+	assert.Equal(t, "101", u.Extension, "user 0 = %+v", u)
+	assert.Equal(t, "2024-01-15", u.CreatedAt, "user 0 = %+v", u)
+	assert.Equal(t, `["+14155551234"]`, string(u.OwnedNumbers), "user 0 = %+v", u)
+	u = users[1]
+	assert.Equal(t, int64(43), u.ID, "user 1 = %+v", u)
+	assert.False(t, u.Available, "user 1 = %+v", u)
+	assert.Equal(t, "Out of working hours", u.UnavailabilityReason, "user 1 = %+v", u)
+	assert.Equal(t, "Admin", u.Role, "user 1 = %+v", u)
 
 	// A request the cassette lacks fails clearly, and is not retried into
 	// something else.
 	for _, err := range c.Users.List(ctx, &justcall.ListUsersOptions{PerPage: 10}) {
-		if !errors.Is(err, telephonytest.ErrNotRecorded) || !strings.Contains(err.Error(), "GET /v2.1/users") {
-			t.Fatalf("unrecorded request: %v", err)
-		}
+		assert.ErrorIs(t, err, telephonytest.ErrNotRecorded, "unrecorded request")
+		assert.ErrorContains(t, err, "GET /v2.1/users", "unrecorded request")
 		break
 	}
-	if unused := rp.Unused(); len(unused) != 0 {
-		t.Fatalf("interactions never replayed: %+v", unused)
-	}
+	assert.Empty(t, rp.Unused(), "interactions never replayed")
 }
 
 // Recording real traffic (here the simulator's) leaves no credential in
@@ -98,65 +91,42 @@ func TestCassetteRecordScrubsCredentials(t *testing.T) {
 	defer sim.Close()
 	users := sim.SeedUsers(2)
 	cbToken, err := justcall.NewCallbackToken()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// The callback token sits inside a URL in the JSON body, where no field
 	// name marks it as secret: it must be given to the recorder.
 	rec := telephonytest.NewRecorder(nil, justcalltest.APIKey, justcalltest.APISecret, cbToken)
 	c, err := justcall.New(justcalltest.APIKey, justcalltest.APISecret, telephony.WithBaseURL(sim.URL()),
 		telephony.WithHTTPClient(rec.Client()), telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SetCallbackToken(cbToken); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c.SetCallbackToken(cbToken))
 	ctx := t.Context()
-	if _, err := c.Calls.Make(ctx, justcall.MakeCallRequest{From: users[0].Numbers[0], To: "+14155559876",
-		CallbackURL: "http://127.0.0.1:1/cb"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Calls.Make(ctx, justcall.MakeCallRequest{From: users[0].Numbers[0], To: "+14155559876",
+		CallbackURL: "http://127.0.0.1:1/cb"})
+	require.NoError(t, err)
 	n := 0
 	for _, err := range c.Users.List(ctx, nil) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		n++
 	}
 	path := filepath.Join(t.TempDir(), "justcall.json")
-	if err := rec.Save(path); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rec.Save(path))
 	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for _, secret := range []string{justcalltest.APIKey, justcalltest.APISecret, cbToken} {
-		if strings.Contains(string(data), secret) {
-			t.Fatalf("the cassette holds a credential %q:\n%s", secret, data)
-		}
+		assert.NotContains(t, string(data), secret, "the cassette holds a credential %q", secret)
 	}
-	if !strings.Contains(string(data), `"Authorization": [`) || !strings.Contains(string(data), telephonytest.Redacted) {
-		t.Fatalf("expected a redacted Authorization header:\n%s", data)
-	}
+	assert.Contains(t, string(data), `"Authorization": [`, "expected a redacted Authorization header")
+	assert.Contains(t, string(data), telephonytest.Redacted, "expected a redacted Authorization header")
 	t.Logf("recorded %d interactions (%d bytes), %d users listed, no credential in the file",
 		len(rec.Cassette().Interactions), len(data), n)
 
 	// The recording replays offline with any credentials.
 	rp, err := telephonytest.NewReplayer(path, cbToken)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c2, err := justcall.New("other-key", "other-secret", telephony.WithBaseURL(sim.URL()), telephony.WithHTTPClient(rp.Client()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c2.SetCallbackToken(cbToken); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c2.Calls.Make(ctx, justcall.MakeCallRequest{From: users[0].Numbers[0], To: "+14155559876",
-		CallbackURL: "http://127.0.0.1:1/cb"}); err != nil {
-		t.Fatalf("replaying the recording: %v", err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, c2.SetCallbackToken(cbToken))
+	_, err = c2.Calls.Make(ctx, justcall.MakeCallRequest{From: users[0].Numbers[0], To: "+14155559876",
+		CallbackURL: "http://127.0.0.1:1/cb"})
+	assert.NoError(t, err, "replaying the recording")
 }

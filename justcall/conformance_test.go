@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -19,9 +21,7 @@ type conformance struct {
 func (h *conformance) Client() *telephony.Client { return newClient(h.t, h.sim).Telephony() }
 func (h *conformance) UnauthorizedClient() *telephony.Client {
 	c, err := justcall.New("intruder", "nope", telephony.WithBaseURL(h.sim.URL()))
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	require.NoError(h.t, err)
 	return c.Telephony()
 }
 func (h *conformance) SeedUsers(n int)                    { h.sim.SeedUsers(n) }
@@ -38,7 +38,7 @@ func (h *conformance) DialRequest() telephony.CallRequest {
 	return telephony.CallRequest{From: "+14155551234", To: "+14155559876", AgentID: strconv.FormatInt(u.ID, 10)}
 }
 func (h *conformance) LiveCall() (string, telephony.Target) {
-	h.t.Fatal("JustCall cannot transfer; LiveCall must not be called")
+	require.FailNow(h.t, "JustCall cannot transfer; LiveCall must not be called")
 	return "", telephony.Target{}
 }
 

@@ -2,10 +2,14 @@ package justcall
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
-	"reflect"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // FuzzDecodeCallback: the callback decoder never panics, and what it
@@ -22,16 +26,9 @@ func FuzzDecodeCallback(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if ev.CallID == "" {
-			t.Fatal("accepted a callback without call id")
-		}
-		found := false
-		for _, s := range callbackStatuses {
-			found = found || s == ev.Status
-		}
-		if !found || ev.Duration < 0 {
-			t.Fatalf("accepted status %q duration %v", ev.Status, ev.Duration)
-		}
+		assert.NotEmpty(t, ev.CallID, "accepted a callback without call id")
+		assert.Contains(t, slices.Collect(maps.Values(callbackStatuses)), ev.Status, "accepted status %q duration %v", ev.Status, ev.Duration)
+		assert.GreaterOrEqual(t, ev.Duration, time.Duration(0), "accepted status %q duration %v", ev.Status, ev.Duration)
 	})
 }
 
@@ -48,9 +45,8 @@ func FuzzVerifyWebhook(f *testing.F) {
 		h.Set(HeaderRequestTimestamp, ts)
 		env, err := verify([]string{docSecret}, h, body, DefaultTolerance, docTime)
 		if err == nil {
-			if Signature(docSecret, env.WebhookURL, env.Type, ts) != sig && hexMAC(docSecret, pythonQuote(env.WebhookURL), env.Type, ts) != sig {
-				t.Fatalf("accepted a signature that is not the envelope's: %q", sig)
-			}
+			assert.True(t, Signature(docSecret, env.WebhookURL, env.Type, ts) == sig || hexMAC(docSecret, pythonQuote(env.WebhookURL), env.Type, ts) == sig,
+				"accepted a signature that is not the envelope's: %q", sig)
 			_, _ = decodeEvent(env, ts)
 		}
 		// Whatever the signature, decoding a verified-shape envelope must
@@ -72,8 +68,8 @@ func FuzzDecodeCallDetails(f *testing.F) {
 	f.Add([]byte(`{"status":"success","data":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, ok := decodeCallDetails(body)
-		if ok && d.ID == "" {
-			t.Fatal("accepted a call without id")
+		if ok {
+			assert.NotEmpty(t, d.ID, "accepted a call without id")
 		}
 	})
 }
@@ -87,17 +83,12 @@ func TestDecodeCallDetailsEnvelopes(t *testing.T) {
 		`{"id":9,"call_info":"odd","call_duration":null,"duration":"00:00:12"}`: {ID: "9"},
 	} {
 		d, ok := decodeCallDetails([]byte(body))
-		if !ok {
-			t.Fatalf("%s: refused", body)
-		}
+		require.True(t, ok, "%s: refused", body)
 		d.Raw = nil
-		if !reflect.DeepEqual(*d, want) {
-			t.Errorf("%s:\n got  %+v\n want %+v", body, *d, want)
-		}
+		assert.Equal(t, want, *d, body)
 	}
 	for _, body := range []string{`{"status":"success","data":{}}`, `{"data":[{"id":1},{"id":2}]}`, `[]`, `"x"`, `{"data":"1"}`} {
-		if _, ok := decodeCallDetails([]byte(body)); ok {
-			t.Errorf("%s: accepted", body)
-		}
+		_, ok := decodeCallDetails([]byte(body))
+		assert.False(t, ok, "%s: accepted", body)
 	}
 }

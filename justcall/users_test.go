@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -27,15 +30,15 @@ func TestUsersListWire(t *testing.T) {
 	sim := newSim(t) // 3 users
 	c := newClient(t, sim)
 	users, err := collect(t, c, nil)
-	must(t, err)
-	eq(t, len(users), 3, "users")
+	require.NoError(t, err)
+	require.Len(t, users, 3, "users")
 	u := users[0]
-	eq(t, []any{u.ID, u.Name, u.Email, u.Role, u.Available, u.OnCall, u.Extension, string(u.OwnedNumbers)},
-		[]any{int64(1001), "Agent 1", "agent1@example.com", "Agent", true, false, "101", `["+14155550001"]`}, "user 1")
-	eq(t, users[2].Available, false, `user 3 "available": "No"`)
+	assert.Equal(t, []any{int64(1001), "Agent 1", "agent1@example.com", "Agent", true, false, "101", `["+14155550001"]`},
+		[]any{u.ID, u.Name, u.Email, u.Role, u.Available, u.OnCall, u.Extension, string(u.OwnedNumbers)}, "user 1")
+	assert.False(t, users[2].Available, `user 3 "available": "No"`)
 	r := sim.Requests()[0]
-	eq(t, r.Method+" "+r.Path, "GET /v2.1/users", "route")
-	eq(t, r.Query.Get("page")+"/"+r.Query.Get("per_page"), "0/50", "first page is 0, default per_page 50")
+	assert.Equal(t, "GET /v2.1/users", r.Method+" "+r.Path, "route")
+	assert.Equal(t, "0/50", r.Query.Get("page")+"/"+r.Query.Get("per_page"), "first page is 0, default per_page 50")
 }
 
 func TestUsersListPages(t *testing.T) {
@@ -54,16 +57,14 @@ func TestUsersListPages(t *testing.T) {
 			sim.SeedUsers(tc.users)
 			c := newClient(t, sim)
 			users, err := collect(t, c, &justcall.ListUsersOptions{PerPage: tc.perPage})
-			must(t, err)
-			eq(t, len(users), tc.users, "users")
+			require.NoError(t, err)
+			assert.Len(t, users, tc.users, "users")
 			seen := map[int64]bool{}
 			for _, u := range users {
-				if seen[u.ID] {
-					t.Fatalf("user %d listed twice", u.ID)
-				}
+				require.False(t, seen[u.ID], "user %d listed twice", u.ID)
 				seen[u.ID] = true
 			}
-			eq(t, sim.Count("GET", "/v2.1/users"), tc.wantRequests, "requests")
+			assert.Equal(t, tc.wantRequests, sim.Count("GET", "/v2.1/users"), "requests")
 		})
 	}
 }
@@ -75,12 +76,12 @@ func TestUsersListEarlyBreak(t *testing.T) {
 	c := newClient(t, sim)
 	n := 0
 	for _, err := range c.Users.List(t.Context(), &justcall.ListUsersOptions{PerPage: 100}) {
-		must(t, err)
+		require.NoError(t, err)
 		if n++; n == 5 {
 			break
 		}
 	}
-	eq(t, sim.Count("GET", "/v2.1/users"), 1, "requests after breaking on page 0")
+	assert.Equal(t, 1, sim.Count("GET", "/v2.1/users"), "requests after breaking on page 0")
 }
 
 func TestUsersListFilters(t *testing.T) {
@@ -88,10 +89,10 @@ func TestUsersListFilters(t *testing.T) {
 	c := newClient(t, sim)
 	yes := true
 	users, err := collect(t, c, &justcall.ListUsersOptions{Available: &yes, Order: "desc", Role: "Agent", GroupID: 7})
-	must(t, err)
+	require.NoError(t, err)
 	q := sim.Requests()[0].Query
-	eq(t, []string{q.Get("available"), q.Get("order"), q.Get("role"), q.Get("group_id")}, []string{"true", "desc", "Agent", "7"}, "query")
-	eq(t, len(users), 2, "available users")
+	assert.Equal(t, []string{"true", "desc", "Agent", "7"}, []string{q.Get("available"), q.Get("order"), q.Get("role"), q.Get("group_id")}, "query")
+	assert.Len(t, users, 2, "available users")
 }
 
 func TestUsersListInvalidOptions(t *testing.T) {
@@ -99,9 +100,9 @@ func TestUsersListInvalidOptions(t *testing.T) {
 	c := newClient(t, sim)
 	for _, o := range []justcall.ListUsersOptions{{PerPage: 101}, {PerPage: -1}, {Page: -1}} {
 		_, err := collect(t, c, &o)
-		wantIs(t, err, telephony.ErrInvalidRequest)
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "%+v", o)
 	}
-	eq(t, sim.Count("", "/"), 0, "requests sent")
+	assert.Zero(t, sim.Count("", "/"), "requests sent")
 }
 
 func TestUsersListRetriesReads(t *testing.T) {
@@ -109,9 +110,9 @@ func TestUsersListRetriesReads(t *testing.T) {
 	c := newClient(t, sim)
 	sim.InjectFault(justcalltest.Fault{Method: "GET", Path: "/v2.1/users", Status: 503, Times: 2})
 	users, err := collect(t, c, nil)
-	must(t, err)
-	eq(t, len(users), 3, "users")
-	eq(t, sim.Count("GET", "/v2.1/users"), 3, "requests (two 503s retried)")
+	require.NoError(t, err)
+	assert.Len(t, users, 3, "users")
+	assert.Equal(t, 3, sim.Count("GET", "/v2.1/users"), "requests (two 503s retried)")
 }
 
 // A next_page_link after a short page is followed: the link, when JustCall
@@ -127,17 +128,11 @@ func TestUsersListFollowsNextLinkAfterShortPage(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, err := justcall.New("k", "s", telephony.WithBaseURL(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var ids []int64
 	for u, err := range c.Users.List(t.Context(), &justcall.ListUsersOptions{PerPage: 5}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ids = append(ids, u.ID)
 	}
-	if len(ids) != 3 {
-		t.Fatalf("listed %v, want users 1, 2, 3", ids)
-	}
+	assert.Equal(t, []int64{1, 2, 3}, ids, "listed users")
 }

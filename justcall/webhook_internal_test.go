@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The documented example of developer.justcall.io "Dynamic Webhook
@@ -32,16 +35,10 @@ var docTime = time.Date(2024, 3, 21, 17, 8, 22, 0, time.UTC)
 func TestSignatureDocumentedVector(t *testing.T) {
 	got := Signature(docSecret, docURL, docType, docTimestamp)
 	t.Logf("R18 documented vector: computed %s, match=%v", got, got == docSignature)
-	if got != docSignature {
-		t.Fatalf("Signature = %s, want %s", got, docSignature)
-	}
+	require.Equal(t, docSignature, got, "Signature")
 	env, err := verify([]string{docSecret}, docHeaders(docSignature, docTimestamp), []byte(docBody), DefaultTolerance, docTime)
-	if err != nil {
-		t.Fatalf("verify rejected the documented delivery: %v", err)
-	}
-	if env.RequestID != "01HSGZRD0PHRCCHM46JRCRYMC4" {
-		t.Errorf("request_id %q", env.RequestID)
-	}
+	require.NoError(t, err, "verify rejected the documented delivery")
+	assert.Equal(t, "01HSGZRD0PHRCCHM46JRCRYMC4", env.RequestID, "request_id")
 }
 
 func TestVerifyWindowAndTampering(t *testing.T) {
@@ -74,33 +71,29 @@ func TestVerifyWindowAndTampering(t *testing.T) {
 	} {
 		err := accept(tc.body, tc.h, tc.now)
 		t.Logf("R18 %s: accepted=%v (%v)", tc.name, err == nil, err)
-		if (err == nil) != tc.accept {
-			t.Errorf("%s: accepted=%v, want %v", tc.name, err == nil, tc.accept)
+		if tc.accept {
+			assert.NoError(t, err, "%s: want it accepted", tc.name)
+		} else {
+			assert.Error(t, err, "%s: want it refused", tc.name)
 		}
 	}
 }
 
 func TestVerifyRotationAndEncoders(t *testing.T) {
 	// Two secrets: a delivery signed with the previous one is accepted.
-	if _, err := verify([]string{"new-secret", docSecret}, docHeaders(docSignature, docTimestamp), []byte(docBody), DefaultTolerance, docTime); err != nil {
-		t.Errorf("previous secret rejected: %v", err)
-	}
+	_, err := verify([]string{"new-secret", docSecret}, docHeaders(docSignature, docTimestamp), []byte(docBody), DefaultTolerance, docTime)
+	assert.NoError(t, err, "previous secret rejected")
 	// encodeURIComponent and Python's quote differ on !*'(); both signers
 	// are accepted.
 	u := "https://example.com/h?a=(1)&b=it's!*"
-	if encodeURIComponent(u) == pythonQuote(u) {
-		t.Fatal("test URL does not tell the encoders apart")
-	}
+	require.NotEqual(t, encodeURIComponent(u), pythonQuote(u), "test URL does not tell the encoders apart")
 	body := `{"request_id":"r","webhook_url":"` + u + `","type":"call.answered","data":{}}`
 	for name, enc := range map[string]string{"js": encodeURIComponent(u), "python": pythonQuote(u)} {
 		sig := hexMAC(docSecret, enc, "call.answered", docTimestamp)
-		if _, err := verify([]string{docSecret}, docHeaders(sig, docTimestamp), []byte(body), DefaultTolerance, docTime); err != nil {
-			t.Errorf("%s-encoded signature rejected: %v", name, err)
-		}
+		_, err := verify([]string{docSecret}, docHeaders(sig, docTimestamp), []byte(body), DefaultTolerance, docTime)
+		assert.NoError(t, err, "%s-encoded signature rejected", name)
 	}
-	if got, want := encodeURIComponent("a b/é~*"), "a%20b%2F%C3%A9~*"; got != want {
-		t.Errorf("encodeURIComponent = %q, want %q", got, want)
-	}
+	assert.Equal(t, "a%20b%2F%C3%A9~*", encodeURIComponent("a b/é~*"), "encodeURIComponent")
 }
 
 func hexMAC(secret, encodedURL, typ, ts string) string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"go.uber.org/goleak"
 )
@@ -22,15 +24,11 @@ func get(t *testing.T, url string, auth bool) (*http.Response, map[string]any) {
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("body %q: %v", data, err)
-	}
+	require.NoError(t, json.Unmarshal(data, &m), "body %q", data)
 	return resp, m
 }
 
@@ -40,42 +38,40 @@ func TestPaginationMetaLinksOnOwnHost(t *testing.T) {
 	s.SeedUsers(45)
 	_, m := get(t, s.URL()+"/v1/users?per_page=20&page=2", true)
 	meta := m["meta"].(map[string]any)
-	if meta["count"].(float64) != 20 || meta["total"].(float64) != 45 || meta["current_page"].(float64) != 2 {
-		t.Errorf("meta = %v", meta)
-	}
+	assert.Equal(t, 20.0, meta["count"], "meta = %v", meta)
+	assert.Equal(t, 45.0, meta["total"], "meta = %v", meta)
+	assert.Equal(t, 2.0, meta["current_page"], "meta = %v", meta)
 	next, _ := meta["next_page_link"].(string)
 	prev, _ := meta["previous_page_link"].(string)
-	if !strings.HasPrefix(next, s.URL()+"/v1/users?") || !strings.Contains(next, "page=3") || !strings.Contains(prev, "page=1") {
-		t.Errorf("links = %q, %q", next, prev)
-	}
+	assert.True(t, strings.HasPrefix(next, s.URL()+"/v1/users?"), "links = %q, %q", next, prev)
+	assert.Contains(t, next, "page=3", "links = %q, %q", next, prev)
+	assert.Contains(t, prev, "page=1", "links = %q, %q", next, prev)
 	_, m = get(t, next, true)
-	if meta := m["meta"].(map[string]any); meta["next_page_link"] != nil || meta["count"].(float64) != 5 {
-		t.Errorf("last page meta = %v", meta)
-	}
+	last := m["meta"].(map[string]any)
+	assert.Nil(t, last["next_page_link"], "last page meta = %v", last)
+	assert.Equal(t, 5.0, last["count"], "last page meta = %v", last)
 	// per_page is capped at 50.
 	_, m = get(t, s.URL()+"/v1/users?per_page=500", true)
-	if n := len(m["users"].([]any)); n != 45 || m["meta"].(map[string]any)["per_page"].(float64) != 50 {
-		t.Errorf("per_page=500: %d users, meta %v", n, m["meta"])
-	}
+	assert.Len(t, m["users"], 45, "per_page=500: meta %v", m["meta"])
+	assert.Equal(t, 50.0, m["meta"].(map[string]any)["per_page"], "per_page=500: meta %v", m["meta"])
 }
 
 func TestUnauthorizedAndRateLimitShapes(t *testing.T) {
 	s := aircalltest.NewServer()
 	defer s.Close()
 	resp, m := get(t, s.URL()+"/v1/users", false)
-	if resp.StatusCode != 401 || m["error"] == nil || m["troubleshoot"] == nil {
-		t.Errorf("no credentials: %d %v", resp.StatusCode, m)
-	}
+	assert.Equal(t, 401, resp.StatusCode, "no credentials: %v", m)
+	assert.NotNil(t, m["error"], "no credentials: %v", m)
+	assert.NotNil(t, m["troubleshoot"], "no credentials: %v", m)
 	s.SetRateLimit(1, 3600e9) // an hour: both requests fall in one window
 	resp, _ = get(t, s.URL()+"/v1/users", true)
-	if resp.StatusCode != 200 || resp.Header.Get("X-AircallApi-Limit") != "1" || resp.Header.Get("X-AircallApi-Remaining") != "0" || resp.Header.Get("X-AircallApi-Reset") == "" {
-		t.Errorf("first request: %d %v", resp.StatusCode, resp.Header)
-	}
+	assert.Equal(t, 200, resp.StatusCode, "first request: %v", resp.Header)
+	assert.Equal(t, "1", resp.Header.Get("X-AircallApi-Limit"), "first request: %v", resp.Header)
+	assert.Equal(t, "0", resp.Header.Get("X-AircallApi-Remaining"), "first request: %v", resp.Header)
+	assert.NotEmpty(t, resp.Header.Get("X-AircallApi-Reset"), "first request: %v", resp.Header)
 	resp, m = get(t, s.URL()+"/v1/users", true)
-	if resp.StatusCode != 429 || m["error"] != "Too Many Requests" || s.Throttled() != 1 {
-		t.Errorf("second request: %d %v", resp.StatusCode, m)
-	}
-	if n := s.Count("GET", "/v1/users"); n != 3 {
-		t.Errorf("Count = %d, want 3", n)
-	}
+	assert.Equal(t, 429, resp.StatusCode, "second request: %v", m)
+	assert.Equal(t, "Too Many Requests", m["error"], "second request: %v", m)
+	assert.Equal(t, 1, s.Throttled(), "second request: %d %v", resp.StatusCode, m)
+	assert.Equal(t, 3, s.Count("GET", "/v1/users"), "Count")
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
@@ -26,14 +28,10 @@ const secret = "0123456789abcdef0123456789abcdef"
 func call(t *testing.T, srv *dialpadtest.Server, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+dialpadtest.APIKey)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var m map[string]any
@@ -51,38 +49,32 @@ func TestAuthAndErrorShape(t *testing.T) {
 	srv := dialpadtest.NewServer()
 	defer srv.Close()
 	resp, err := http.Get(srv.URL() + "/api/v2/users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Errorf("no key: status %d; want 401", resp.StatusCode)
-	}
+	assert.Equal(t, 401, resp.StatusCode, "no key: status")
 	resp, err = http.Get(srv.URL() + "/api/v2/users?apikey=" + dialpadtest.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !srv.Requests()[1].APIKeyInURL || strings.Contains(srv.Requests()[1].Query, dialpadtest.APIKey) {
-		t.Errorf("?apikey= : status %d, logged %+v", resp.StatusCode, srv.Requests()[1])
-	}
+	assert.Equal(t, 200, resp.StatusCode, "?apikey= : status")
+	logged := srv.Requests()[1]
+	assert.True(t, logged.APIKeyInURL, "?apikey= : logged %+v", logged)
+	assert.NotContains(t, logged.Query, dialpadtest.APIKey, "?apikey= : logged %+v", logged)
 	status, m := call(t, srv, "GET", "/api/v2/callrouters/77", "")
 	e, _ := m["error"].(map[string]any)
-	if status != 404 || e["code"] != float64(404) || errMessage(m) == "" {
-		t.Errorf("404 body = %v", m)
-	}
-	if srv.Count("", "/api/v2/") != 3 || srv.Count("GET", "/api/v2/users") != 2 {
-		t.Errorf("counts: all=%d users=%d", srv.Count("", "/api/v2/"), srv.Count("GET", "/api/v2/users"))
-	}
+	assert.Equal(t, 404, status, "404 body = %v", m)
+	assert.Equal(t, float64(404), e["code"], "404 body = %v", m)
+	assert.NotEmpty(t, errMessage(m), "404 body = %v", m)
+	assert.Equal(t, 3, srv.Count("", "/api/v2/"), "counts: all")
+	assert.Equal(t, 2, srv.Count("GET", "/api/v2/users"), "counts: users")
 }
 
 func TestRouterValidation(t *testing.T) {
 	srv := dialpadtest.NewServer()
 	defer srv.Close()
 	good := `{"name":"r","routing_url":"https://e.com/x","office_id":"1","default_target_id":2,"default_target_type":"office"}`
-	if status, m := call(t, srv, "POST", "/api/v2/callrouters", good); status != 200 || m["enabled"] != true {
-		t.Fatalf("create: %d %v", status, m)
-	}
+	status, m := call(t, srv, "POST", "/api/v2/callrouters", good)
+	require.Equal(t, 200, status, "create: %v", m)
+	require.Equal(t, true, m["enabled"], "create: %v", m)
 	for _, body := range []string{
 		`{"name":"r"}`,
 		`{"name":"r","routing_url":"e.com/x","office_id":1,"default_target_id":2,"default_target_type":"office"}`,
@@ -91,13 +83,11 @@ func TestRouterValidation(t *testing.T) {
 		`{"name":"r","routing_url":"https://e.com/x","office_id":1,"default_target_id":2,"default_target_type":"office","colour":"red"}`,
 		`{"name":"r","routing_url":"https://e.com/x","office_id":1,"default_target_id":2,"default_target_type":"office","reset_error_count":true}`,
 	} {
-		if status, m := call(t, srv, "POST", "/api/v2/callrouters", body); status != 400 || errMessage(m) == "" {
-			t.Errorf("%s: %d %v; want 400 with a message", body, status, m)
-		}
+		status, m := call(t, srv, "POST", "/api/v2/callrouters", body)
+		assert.Equal(t, 400, status, "%s: %v; want 400 with a message", body, m)
+		assert.NotEmpty(t, errMessage(m), "%s: %v; want 400 with a message", body, m)
 	}
-	if n := len(srv.Routers()); n != 1 {
-		t.Errorf("routers = %d; want 1", n)
-	}
+	assert.Len(t, srv.Routers(), 1, "routers")
 }
 
 func TestFaultsAndRateLimits(t *testing.T) {
@@ -107,35 +97,26 @@ func TestFaultsAndRateLimits(t *testing.T) {
 	body := fmt.Sprintf(`{"phone_number":"+14155550100","user_id":%d}`, u.ID)
 	srv.InjectFault(dialpadtest.Fault{Method: "POST", Path: "/api/v2/call", Status: 503, Times: 2, RetryAfter: "1"})
 	for range 2 {
-		if status, _ := call(t, srv, "POST", "/api/v2/call", body); status != 503 {
-			t.Errorf("faulted: %d", status)
-		}
+		status, _ := call(t, srv, "POST", "/api/v2/call", body)
+		assert.Equal(t, 503, status, "faulted")
 	}
-	if len(srv.Calls()) != 0 {
-		t.Error("a faulted POST was carried out")
-	}
+	assert.Empty(t, srv.Calls(), "a faulted POST was carried out")
 	for i := range 6 {
 		status, m := call(t, srv, "POST", "/api/v2/call", body)
-		if want := map[bool]int{true: 200, false: 429}[i < 5]; status != want {
-			t.Errorf("call %d: %d %v; want %d", i, status, m, want)
-		}
+		want := map[bool]int{true: 200, false: 429}[i < 5]
+		assert.Equal(t, want, status, "call %d: %v", i, m)
 	}
 	srv.AdvanceClock(time.Minute)
-	if status, _ := call(t, srv, "POST", "/api/v2/call", body); status != 200 {
-		t.Errorf("after a minute: %d", status)
-	}
-	if n := srv.Count("POST", "/api/v2/call"); n != 9 {
-		t.Errorf("count = %d; want 9", n)
-	}
+	status, _ := call(t, srv, "POST", "/api/v2/call", body)
+	assert.Equal(t, 200, status, "after a minute")
+	assert.Equal(t, 9, srv.Count("POST", "/api/v2/call"), "count")
 	srv.SetRateLimit(dialpadtest.RateLimit{CompanyPerSecond: 2, RetryAfter: "1"})
 	var got []int
 	for range 3 {
 		status, _ := call(t, srv, "GET", "/api/v2/users", "")
 		got = append(got, status)
 	}
-	if fmt.Sprint(got) != "[200 200 429]" {
-		t.Errorf("company limit statuses = %v", got)
-	}
+	assert.Equal(t, []int{200, 200, 429}, got, "company limit statuses")
 }
 
 func TestUsersCursorAndLimit(t *testing.T) {
@@ -151,9 +132,7 @@ func TestUsersCursorAndLimit(t *testing.T) {
 			path += "?cursor=" + cursor
 		}
 		status, m := call(t, srv, "GET", path, "")
-		if status != 200 {
-			t.Fatalf("page %d: %d %v", pages, status, m)
-		}
+		require.Equal(t, 200, status, "page %d: %v", pages, m)
 		items, _ := m["items"].([]any)
 		for _, it := range items {
 			ids = append(ids, it.(map[string]any)["id"])
@@ -163,20 +142,15 @@ func TestUsersCursorAndLimit(t *testing.T) {
 			break
 		}
 	}
-	if len(ids) != 5 {
-		t.Errorf("ids = %v", ids)
-	}
-	if status, _ := call(t, srv, "GET", "/api/v2/users?cursor=bogus", ""); status != 400 {
-		t.Errorf("bad cursor: %d", status)
-	}
+	assert.Len(t, ids, 5, "ids = %v", ids)
+	status, _ := call(t, srv, "GET", "/api/v2/users?cursor=bogus", "")
+	assert.Equal(t, 400, status, "bad cursor")
 	var statuses []int
 	for range 5 {
 		status, _ := call(t, srv, "GET", "/api/v2/users?limit=500", "")
 		statuses = append(statuses, status)
 	}
-	if fmt.Sprint(statuses) != "[200 200 200 200 400]" {
-		t.Errorf("limit=500 statuses = %v; want one 400 in five", statuses)
-	}
+	assert.Equal(t, []int{200, 200, 200, 200, 400}, statuses, "limit=500 statuses; want one 400 in five")
 }
 
 // routingEndpoint records routing requests and answers with answer().
@@ -211,43 +185,34 @@ func TestInboundUnsignedAndSigned(t *testing.T) {
 		Enabled: true, Secret: secret})
 
 	res, err := srv.SimulateInboundCall(t.Context(), plain.ID, "+16505550123", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Fallback || res.TargetID != 4242 || res.TargetType != "user" || res.Err != nil || res.Status != 200 {
-		t.Errorf("result = %+v", res)
-	}
+	require.NoError(t, err)
+	assert.False(t, res.Fallback, "result = %+v", res)
+	assert.Equal(t, int64(4242), res.TargetID, "result = %+v", res)
+	assert.Equal(t, "user", res.TargetType, "result = %+v", res)
+	assert.NoError(t, res.Err, "result = %+v", res)
+	assert.Equal(t, 200, res.Status, "result = %+v", res)
 	var claims map[string]any
-	if err := json.Unmarshal(ep.bodies[0], &claims); err != nil || ep.ctypes[0] != "application/json" {
-		t.Fatalf("unsigned body %q (%s): %v", ep.bodies[0], ep.ctypes[0], err)
-	}
-	if claims["external_number"] != "+16505550123" || claims["internal_number"] != "+14155551005" ||
-		claims["call_id"] != float64(res.CallID) || claims["contact_type"] == nil || claims["contact_id"] == nil {
-		t.Errorf("routing request = %v", claims)
-	}
-	if ms, _ := claims["date_started"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Minute {
-		t.Errorf("date_started = %v", claims["date_started"])
-	}
+	require.NoError(t, json.Unmarshal(ep.bodies[0], &claims), "unsigned body %q (%s)", ep.bodies[0], ep.ctypes[0])
+	require.Equal(t, "application/json", ep.ctypes[0], "unsigned body %q: content type", ep.bodies[0])
+	assert.Equal(t, "+16505550123", claims["external_number"], "routing request = %v", claims)
+	assert.Equal(t, "+14155551005", claims["internal_number"], "routing request = %v", claims)
+	assert.Equal(t, float64(res.CallID), claims["call_id"], "routing request = %v", claims)
+	assert.NotNil(t, claims["contact_type"], "routing request = %v", claims)
+	assert.NotNil(t, claims["contact_id"], "routing request = %v", claims)
+	ms, _ := claims["date_started"].(float64)
+	assert.LessOrEqual(t, time.Since(time.UnixMilli(int64(ms))), time.Minute, "date_started = %v", claims["date_started"])
 
 	srv.SetStringIDs(true)
-	if _, err := srv.SimulateInboundCall(t.Context(), signed.ID, "+16505550123", "+14155550000"); err != nil {
-		t.Fatal(err)
-	}
-	if ep.ctypes[1] != "application/jwt" {
-		t.Errorf("signed content type = %q", ep.ctypes[1])
-	}
+	_, err = srv.SimulateInboundCall(t.Context(), signed.ID, "+16505550123", "+14155550000")
+	require.NoError(t, err)
+	assert.Equal(t, "application/jwt", ep.ctypes[1], "signed content type")
 	tok, err := jwt.Parse(string(ep.bodies[1]), func(*jwt.Token) (any, error) { return []byte(secret), nil },
 		jwt.WithValidMethods([]string{"HS256"}))
-	if err != nil {
-		t.Fatalf("routing JWT: %v", err)
-	}
+	require.NoError(t, err, "routing JWT")
 	mc := tok.Claims.(jwt.MapClaims)
-	if _, isString := mc["call_id"].(string); !isString || mc["external_number"] != "+16505550123" {
-		t.Errorf("signed claims = %v", mc)
-	}
-	if n := srv.RouterErrorCount(signed.ID); n != 0 {
-		t.Errorf("error count = %d", n)
-	}
+	assert.IsType(t, "", mc["call_id"], "signed claims = %v", mc)
+	assert.Equal(t, "+16505550123", mc["external_number"], "signed claims = %v", mc)
+	assert.Equal(t, 0, srv.RouterErrorCount(signed.ID), "error count")
 }
 
 func TestInboundErrorsFallbackAndDisable(t *testing.T) {
@@ -278,51 +243,39 @@ func TestInboundErrorsFallbackAndDisable(t *testing.T) {
 	r := srv.AddRouter(dialpadtest.Router{Name: "r", RoutingURL: hs.URL, OfficeID: 1, DefaultTargetID: 9, DefaultTargetType: "callcenter", Enabled: true})
 	for i := range 11 {
 		res, err := srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.Fallback || res.Err == nil || res.TargetID != 9 || res.TargetType != "callcenter" {
-			t.Errorf("call %d: %+v; want the default target with an error", i, res)
-		}
-		if res.Disabled != (i == 10) {
-			t.Errorf("call %d: Disabled=%v", i, res.Disabled)
-		}
+		require.NoError(t, err)
+		assert.True(t, res.Fallback, "call %d: %+v; want the default target with an error", i, res)
+		assert.Error(t, res.Err, "call %d: %+v; want the default target with an error", i, res)
+		assert.Equal(t, int64(9), res.TargetID, "call %d: %+v; want the default target with an error", i, res)
+		assert.Equal(t, "callcenter", res.TargetType, "call %d: %+v; want the default target with an error", i, res)
+		assert.Equal(t, i == 10, res.Disabled, "call %d: Disabled", i)
 	}
 	got, _ := srv.Router(r.ID)
-	if got.Enabled || got.ErrorCount != 11 {
-		t.Fatalf("router after 11 errors: %+v", got)
-	}
+	require.False(t, got.Enabled, "router after 11 errors: %+v", got)
+	require.Equal(t, 11, got.ErrorCount, "router after 11 errors: %+v", got)
 	asked := len(ep.bodies)
 	res, _ := srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
-	if !res.Skipped || !res.Fallback || len(ep.bodies) != asked {
-		t.Errorf("disabled router: %+v, asked %d more times", res, len(ep.bodies)-asked)
-	}
+	assert.True(t, res.Skipped, "disabled router: %+v", res)
+	assert.True(t, res.Fallback, "disabled router: %+v", res)
+	assert.Equal(t, asked, len(ep.bodies), "disabled router: routing requests sent")
 
 	// Enabling alone keeps the count: one more error disables it again.
-	if status, m := call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true}`); status != 200 || m["enabled"] != true {
-		t.Fatalf("enable: %d %v", status, m)
-	}
+	status, m := call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true}`)
+	require.Equal(t, 200, status, "enable: %v", m)
+	require.Equal(t, true, m["enabled"], "enable: %v", m)
 	res, _ = srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
-	if !res.Disabled {
-		t.Errorf("after enabling without reset, one more error should disable: %+v", res)
-	}
+	assert.True(t, res.Disabled, "after enabling without reset, one more error should disable: %+v", res)
 	// The update limit: a second PATCH within 5 minutes is refused.
-	if status, _ := call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true, "reset_error_count": true}`); status != 429 {
-		t.Errorf("second PATCH: %d; want 429", status)
-	}
+	status, _ = call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true, "reset_error_count": true}`)
+	assert.Equal(t, 429, status, "second PATCH")
 	srv.AdvanceClock(5 * time.Minute)
-	if status, _ := call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true, "reset_error_count": true}`); status != 200 {
-		t.Errorf("PATCH after 5 minutes: %d", status)
-	}
-	if n := srv.RouterErrorCount(r.ID); n != 0 {
-		t.Errorf("error count after reset = %d", n)
-	}
+	status, _ = call(t, srv, "PATCH", fmt.Sprintf("/api/v2/callrouters/%d", r.ID), `{"enabled": true, "reset_error_count": true}`)
+	assert.Equal(t, 200, status, "PATCH after 5 minutes")
+	assert.Equal(t, 0, srv.RouterErrorCount(r.ID), "error count after reset")
 	// Errors age out of the one-hour window.
 	_, _ = srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
 	srv.AdvanceClock(61 * time.Minute)
-	if n := srv.RouterErrorCount(r.ID); n != 0 {
-		t.Errorf("error count an hour later = %d", n)
-	}
+	assert.Equal(t, 0, srv.RouterErrorCount(r.ID), "error count an hour later")
 }
 
 func TestInboundActionRouteAccepted(t *testing.T) {
@@ -334,15 +287,14 @@ func TestInboundActionRouteAccepted(t *testing.T) {
 	defer hs.Close()
 	r := srv.AddRouter(dialpadtest.Router{Name: "r", RoutingURL: hs.URL, OfficeID: 1, DefaultTargetID: 9, DefaultTargetType: "office", Enabled: true})
 	res, err := srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
-	if err != nil || res.Fallback || res.TargetID != 31 || res.TargetType != "department" {
-		t.Errorf("result = %+v, %v", res, err)
-	}
-	if _, err := srv.SimulateInboundCall(t.Context(), 1, "+16505550123", ""); err == nil {
-		t.Error("unknown router: no error")
-	}
-	if _, err := srv.SimulateInboundCall(t.Context(), r.ID, "6505550123", ""); err == nil {
-		t.Error("bad from: no error")
-	}
+	assert.NoError(t, err)
+	assert.False(t, res.Fallback, "result = %+v", res)
+	assert.Equal(t, int64(31), res.TargetID, "result = %+v", res)
+	assert.Equal(t, "department", res.TargetType, "result = %+v", res)
+	_, err = srv.SimulateInboundCall(t.Context(), 1, "+16505550123", "")
+	assert.Error(t, err, "unknown router: no error")
+	_, err = srv.SimulateInboundCall(t.Context(), r.ID, "6505550123", "")
+	assert.Error(t, err, "bad from: no error")
 }
 
 func TestCallEventWebhooks(t *testing.T) {
@@ -369,29 +321,22 @@ func TestCallEventWebhooks(t *testing.T) {
 	srv.AddWebhook(hook.URL, secret)
 	u := srv.SeedUsers(1)[0]
 	status, m := call(t, srv, "POST", "/api/v2/call", fmt.Sprintf(`{"phone_number":"+14155550100","user_id":"%d"}`, u.ID))
-	if status != 200 {
-		t.Fatalf("call: %d %v", status, m)
-	}
+	require.Equal(t, 200, status, "call: %v", m)
 	id := int64(m["call_id"].(float64))
-	if err := srv.SetCallState(id, "connected"); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.SetCallState(id, "hangup"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, srv.SetCallState(id, "connected"))
+	require.NoError(t, srv.SetCallState(id, "hangup"))
 	srv.FlushEvents()
 	mu.Lock()
 	defer mu.Unlock()
-	if fmt.Sprint(states) != "[calling/outbound/user connected/outbound/user hangup/outbound/user]" {
-		t.Errorf("states = %v", states)
-	}
+	assert.Equal(t, []string{"calling/outbound/user", "connected/outbound/user", "hangup/outbound/user"}, states, "states")
 	for _, ct := range ctypes {
-		if ct != "application/jwt" {
-			t.Errorf("content type %q", ct)
-		}
+		assert.Equal(t, "application/jwt", ct, "content type")
 	}
 	ds := srv.Deliveries()
-	if len(ds) != 3 || ds[2].Status != 200 || !ds[2].Signed || ds[2].CallID != id || ds[2].State != "hangup" {
-		t.Errorf("deliveries = %+v", ds)
+	if assert.Len(t, ds, 3, "deliveries = %+v", ds) {
+		assert.Equal(t, 200, ds[2].Status, "deliveries = %+v", ds)
+		assert.True(t, ds[2].Signed, "deliveries = %+v", ds)
+		assert.Equal(t, id, ds[2].CallID, "deliveries = %+v", ds)
+		assert.Equal(t, "hangup", ds[2].State, "deliveries = %+v", ds)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 )
 
@@ -21,42 +24,30 @@ func TestAddRouterSeedsErrorCount(t *testing.T) {
 
 	r := srv.AddRouter(dialpadtest.Router{Name: "near-disabled", RoutingURL: hs.URL, OfficeID: 1,
 		DefaultTargetID: 9, DefaultTargetType: "callcenter", Enabled: true, ErrorCount: dialpadtest.MaxRouterErrors})
-	if r.ErrorCount != dialpadtest.MaxRouterErrors || !r.Enabled {
-		t.Fatalf("AddRouter returned %+v; want %d errors, enabled", r, dialpadtest.MaxRouterErrors)
-	}
-	if n := srv.RouterErrorCount(r.ID); n != dialpadtest.MaxRouterErrors {
-		t.Fatalf("RouterErrorCount = %d; want %d", n, dialpadtest.MaxRouterErrors)
-	}
+	require.Equal(t, dialpadtest.MaxRouterErrors, r.ErrorCount, "AddRouter returned %+v", r)
+	require.True(t, r.Enabled, "AddRouter returned %+v; want enabled", r)
+	require.Equal(t, dialpadtest.MaxRouterErrors, srv.RouterErrorCount(r.ID), "RouterErrorCount")
 	res, err := srv.SimulateInboundCall(t.Context(), r.ID, "+16505550123", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Disabled || res.Err == nil {
-		t.Fatalf("one error past the seeded %d: %+v; want the router disabled", dialpadtest.MaxRouterErrors, res)
-	}
+	require.NoError(t, err)
+	require.True(t, res.Disabled, "one error past the seeded %d: %+v; want the router disabled", dialpadtest.MaxRouterErrors, res)
+	require.Error(t, res.Err, "one error past the seeded %d: %+v; want a routing error", dialpadtest.MaxRouterErrors, res)
 	got, _ := srv.Router(r.ID)
-	if got.Enabled || got.ErrorCount != dialpadtest.MaxRouterErrors+1 {
-		t.Fatalf("router after the error: %+v", got)
-	}
+	require.False(t, got.Enabled, "router after the error: %+v", got)
+	require.Equal(t, dialpadtest.MaxRouterErrors+1, got.ErrorCount, "router after the error: %+v", got)
 
 	// Seeded errors carry the simulator's time: they age out with it.
 	fresh := srv.AddRouter(dialpadtest.Router{Name: "seeded", RoutingURL: hs.URL, OfficeID: 1,
 		DefaultTargetID: 9, DefaultTargetType: "callcenter", Enabled: true, ErrorCount: 3})
 	srv.AdvanceClock(59 * time.Minute)
-	if n := srv.RouterErrorCount(fresh.ID); n != 3 {
-		t.Errorf("after 59 minutes: %d errors; want 3", n)
-	}
+	assert.Equal(t, 3, srv.RouterErrorCount(fresh.ID), "errors after 59 minutes")
 	srv.AdvanceClock(2 * time.Minute)
-	if n := srv.RouterErrorCount(fresh.ID); n != 0 {
-		t.Errorf("after 61 minutes: %d errors; want 0", n)
-	}
+	assert.Equal(t, 0, srv.RouterErrorCount(fresh.ID), "errors after 61 minutes")
 
 	// Zero and negative seed nothing.
 	for _, n := range []int{0, -5} {
 		z := srv.AddRouter(dialpadtest.Router{Name: "clean", RoutingURL: hs.URL, OfficeID: 1,
 			DefaultTargetID: 9, DefaultTargetType: "callcenter", Enabled: true, ErrorCount: n})
-		if z.ErrorCount != 0 || srv.RouterErrorCount(z.ID) != 0 {
-			t.Errorf("ErrorCount %d: router %+v", n, z)
-		}
+		assert.Equal(t, 0, z.ErrorCount, "ErrorCount %d: router %+v", n, z)
+		assert.Equal(t, 0, srv.RouterErrorCount(z.ID), "ErrorCount %d: router %+v", n, z)
 	}
 }

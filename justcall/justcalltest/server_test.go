@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
@@ -19,16 +21,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func do(t *testing.T, sim *justcalltest.Server, method, path, auth, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, sim.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
@@ -44,21 +42,17 @@ func TestAuthAndErrorShape(t *testing.T) {
 	sim.SeedUsers(1)
 	for _, auth := range []string{"", "Basic " + goodAuth, justcalltest.APIKey + ":wrong"} {
 		code, body := do(t, sim, "GET", "/v2.1/users", auth, "")
-		if code != 401 || body["status"] != "error" || body["message"] == "" {
-			t.Errorf("auth %q: %d %v, want 401 with JustCall's error shape", auth, code, body)
-		}
+		assert.Equal(t, 401, code, "auth %q: %v, want 401 with JustCall's error shape", auth, body)
+		assert.Equal(t, "error", body["status"], "auth %q: %d %v, want 401 with JustCall's error shape", auth, code, body)
+		assert.NotEqual(t, "", body["message"], "auth %q: %d %v, want 401 with JustCall's error shape", auth, code, body)
 	}
 	code, body := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"to":"+14155559876"}`)
-	if code != 400 || !strings.Contains(body["message"].(string), "from") {
-		t.Errorf("missing from: %d %v", code, body)
-	}
+	assert.Equal(t, 400, code, "missing from: %v", body)
+	assert.Contains(t, body["message"].(string), "from", "missing from: %d %v", code, body)
 	code, body = do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876","agent_id":"1001"}`)
-	if code != 200 || body["data"].(map[string]any)["agent_id"] != 1001.0 {
-		t.Errorf("agent_id as a numeric string: %d %v", code, body)
-	}
-	if n := sim.Count("", "/"); n != 5 {
-		t.Errorf("Count = %d, want 5", n)
-	}
+	assert.Equal(t, 200, code, "agent_id as a numeric string: %v", body)
+	assert.Equal(t, 1001.0, body["data"].(map[string]any)["agent_id"], "agent_id as a numeric string: %d %v", code, body)
+	assert.Equal(t, 5, sim.Count("", "/"), "Count")
 }
 
 func TestFaultedPostIsCountedNotCarriedOut(t *testing.T) {
@@ -68,16 +62,13 @@ func TestFaultedPostIsCountedNotCarriedOut(t *testing.T) {
 	sim.SeedUsers(1)
 	sim.InjectFault(justcalltest.Fault{Method: "POST", Path: "/v2/calls", Status: 503, Times: 2})
 	for range 2 {
-		if code, _ := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876"}`); code != 503 {
-			t.Errorf("status %d, want 503", code)
-		}
+		code, _ := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876"}`)
+		assert.Equal(t, 503, code, "status during the fault")
 	}
-	if code, _ := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876"}`); code != 200 {
-		t.Errorf("after the fault: %d", code)
-	}
-	if n, calls := sim.Count("POST", "/v2/calls/make"), len(sim.Calls()); n != 3 || calls != 1 {
-		t.Errorf("count %d calls %d, want 3 and 1", n, calls)
-	}
+	code, _ := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876"}`)
+	assert.Equal(t, 200, code, "status after the fault")
+	assert.Equal(t, 3, sim.Count("POST", "/v2/calls/make"), "count")
+	assert.Len(t, sim.Calls(), 1, "calls")
 }
 
 // TestCloseWaitsForCallbacks: Close returns only when the callback
@@ -93,9 +84,7 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 	sim.SetCallbackInterval(time.Hour) // the sequence would take hours
 	code, _ := do(t, sim, "POST", "/v2/calls/make", goodAuth, `{"from":"+14155550001","to":"+14155559876","callback_url":"`+recv.URL+`"}`)
 	http.DefaultClient.CloseIdleConnections()
-	if code != 200 {
-		t.Fatalf("make: %d", code)
-	}
+	require.Equal(t, 200, code, "make")
 	start := time.Now()
 	deadline := time.Now().Add(5 * time.Second)
 	for got.Load() == 0 && time.Now().Before(deadline) {
@@ -103,7 +92,5 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 	}
 	sim.Close()
 	t.Logf("Close with a callback sequence in progress returned after %v; callbacks delivered=%d", time.Since(start).Round(time.Millisecond), got.Load())
-	if got.Load() != 1 {
-		t.Errorf("callbacks delivered = %d, want 1 (ringing) before Close", got.Load())
-	}
+	assert.Equal(t, int32(1), got.Load(), "callbacks delivered, want 1 (ringing) before Close")
 }
