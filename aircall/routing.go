@@ -37,8 +37,9 @@ type RoutingOptions struct {
 	// transfer). Zero means 30s.
 	Timeout time.Duration
 	// RouteTimeout bounds the RouteFunc alone, so that a slow rule still
-	// leaves time to transfer the call to the Fallback. Zero means half of
-	// Timeout.
+	// leaves time to transfer the call to the Fallback: past it the call
+	// goes to the Fallback even if the RouteFunc ignores its context (it
+	// then runs on, its answer dropped). Zero means half of Timeout.
 	RouteTimeout time.Duration
 	// DedupeTTL is how long a call id is remembered to drop redeliveries.
 	// Zero means 24h.
@@ -188,9 +189,11 @@ func (h *RoutingHandler) process(ctx context.Context, in telephony.InboundCall, 
 			h.fail(ctx, in, fmt.Errorf("aircall routing: panic: %v", p))
 		}
 	}()
-	rctx, cancel := context.WithTimeout(ctx, h.opts.RouteTimeout)
-	to, err := h.route(rctx, in)
-	cancel()
+	// Bounded even when the RouteFunc ignores its context: the call then
+	// goes to the fallback in time and the slot is freed.
+	to, err := webhook.Within(ctx, h.opts.RouteTimeout, func(rctx context.Context) (telephony.Target, error) {
+		return h.route(rctx, in)
+	})
 	switch {
 	case err != nil && !h.opts.Fallback.IsZero():
 		if !errors.Is(err, telephony.ErrNoRoute) {
