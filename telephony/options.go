@@ -46,6 +46,9 @@ type Settings struct {
 	// account's rate windows and gate, per-endpoint limits. Nil means
 	// state.Default() when the client is built.
 	State *state.Store
+	// Observer is told of every operation and attempt (tracing, metrics);
+	// nil costs nothing.
+	Observer Observer
 }
 
 // Defaults applied by NewSettings.
