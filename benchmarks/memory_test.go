@@ -8,8 +8,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -54,6 +57,7 @@ func heapAfterGC() uint64 {
 // keeps all 100,000 users in a slice to measure what the whole list needs,
 // and asserts that the iteration's peak growth is under a tenth of it.
 func TestListUsersHeapFlat(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("100,000 users: not in -short")
 	}
@@ -62,16 +66,12 @@ func TestListUsersHeapFlat(t *testing.T) {
 	defer closeIdle(hc)
 	c, err := justcall.New(benchKey, benchSecret, telephony.WithBaseURL(srv.URL),
 		telephony.WithHTTPClient(hc), telephony.WithRateLimit(rate.Inf, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	opts := &justcall.ListUsersOptions{PerPage: memPerPage}
 
 	// Warm up (connection, limiter state) with a one-page listing.
 	for _, err := range c.Users.List(t.Context(), &justcall.ListUsersOptions{PerPage: 1}) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		break
 	}
 	base := heapAfterGC()
@@ -79,12 +79,8 @@ func TestListUsersHeapFlat(t *testing.T) {
 	var samples int
 	n, last := 0, int64(0)
 	for u, err := range c.Users.List(t.Context(), opts) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if u.ID != last+1 {
-			t.Fatalf("user %d after %d", u.ID, last)
-		}
+		require.NoError(t, err)
+		require.Equal(t, last+1, u.ID, "user %d after %d", u.ID, last)
 		last = u.ID
 		n++
 		if n%1000 == 500 { // mid-page: the current page is live
@@ -95,17 +91,13 @@ func TestListUsersHeapFlat(t *testing.T) {
 		}
 	}
 	end := heapAfterGC()
-	if n != memUsers {
-		t.Fatalf("listed %d users, want %d", n, memUsers)
-	}
+	require.Equal(t, memUsers, n, "listed %d users, want %d", n, memUsers)
 
 	// The same listing kept in memory.
 	base2 := heapAfterGC()
 	all := make([]justcall.User, 0, memUsers)
 	for u, err := range c.Users.List(t.Context(), opts) {
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		all = append(all, u)
 	}
 	whole := heapAfterGC() - base2
@@ -114,7 +106,5 @@ func TestListUsersHeapFlat(t *testing.T) {
 	t.Logf("memory: iterating %d users (%d pages of %d): peak live-heap growth %.1f KiB over %d samples (after GC), growth at the end %+.1f KiB; the whole list held in a slice needs %.1f MiB; peak/whole = %.4f",
 		n, n/memPerPage, memPerPage, float64(peak)/1024, samples, (float64(end)-float64(base))/1024,
 		float64(whole)/(1<<20), float64(peak)/float64(whole))
-	if peak*10 > whole {
-		t.Errorf("peak growth %d bytes is more than a tenth of the whole list's %d bytes: the heap is not flat", peak, whole)
-	}
+	assert.LessOrEqual(t, peak*10, whole, "peak growth %d bytes is more than a tenth of the whole list's %d bytes: the heap is not flat", peak, whole)
 }

@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
 	"github.com/switchboard-go/switchboard/dialpad"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -34,9 +37,7 @@ func signedRouting(tb testing.TB, callID int64) []byte {
 		"external_number": "+14155550100", "internal_number": "+14155550199",
 		"contact_id": "5551234", "contact_type": "local",
 	}).SignedString([]byte(routerSecret))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	return []byte(s)
 }
 
@@ -46,13 +47,9 @@ func dialpadHandler(tb testing.TB) *dialpad.RoutingHandler {
 			return telephony.UserTarget("4242"), nil
 		},
 		dialpad.RoutingOptions{Secret: routerSecret, Fallback: telephony.Target{Type: telephony.TargetCallCenter, ID: "9000"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	tb.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			tb.Error(err)
-		}
+		assert.NoError(tb, h.Close(context.Background()))
 	})
 	return h
 }
@@ -143,6 +140,7 @@ func postAll(ctx context.Context, url string, bodies [][]byte, workers int) load
 // server, and prints the throughput and latency percentiles. It asserts
 // only that every request was routed.
 func TestDialpadRoutingLoopback(t *testing.T) {
+	testenv.Long(t)
 	const n, workers = 20000, 16
 	h := dialpadHandler(t)
 	srv := httptest.NewServer(h)
@@ -155,9 +153,8 @@ func TestDialpadRoutingLoopback(t *testing.T) {
 	s := h.Stats()
 	t.Logf("routing loopback (Dialpad, HS256 JWT, %d workers): %v; handler stats routed=%d fallbacks=%d rejected=%d",
 		workers, r, s.Routed, s.FallbackTotal(), s.RejectedTotal())
-	if r.errors != 0 || s.Routed != n {
-		t.Errorf("errors=%d routed=%d, want 0 and %d", r.errors, s.Routed, n)
-	}
+	assert.Equal(t, 0, r.errors, "errors=%d routed=%d, want 0 and %d", r.errors, s.Routed, n)
+	assert.Equal(t, int64(n), s.Routed, "errors=%d routed=%d, want 0 and %d", r.errors, s.Routed, n)
 }
 
 // TestAircallAckWhileTransferSlow measures how fast the Aircall
@@ -166,6 +163,7 @@ func TestDialpadRoutingLoopback(t *testing.T) {
 // for the transfer. It asserts only generous bounds (p99 under 1 s, every
 // call transferred once).
 func TestAircallAckWhileTransferSlow(t *testing.T) {
+	testenv.Long(t)
 	const n, workers, transferDelay = 400, 8, 300 * time.Millisecond
 	sim := aircalltest.NewServer()
 	defer sim.Close()
@@ -174,16 +172,12 @@ func TestAircallAckWhileTransferSlow(t *testing.T) {
 	defer closeIdle(hc)
 	c, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(sim.URL()),
 		telephony.WithHTTPClient(hc), telephony.WithRateLimit(rate.Inf, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	const token = "bench-webhook-token"
 	h, err := aircall.NewRoutingHandler(c, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
 		return telephony.UserTarget(fmt.Sprint(u.ID)), nil
 	}, aircall.RoutingOptions{Token: token, MaxInFlight: n})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	sim.SetWebhook(srv.URL, token)
@@ -192,23 +186,19 @@ func TestAircallAckWhileTransferSlow(t *testing.T) {
 	bodies := make([][]byte, n)
 	for i := range bodies {
 		id := sim.CreateInboundCall("+33612345678", "+14155550100")
-		if bodies[i], err = sim.Payload("call.created", id); err != nil {
-			t.Fatal(err)
-		}
+		bodies[i], err = sim.Payload("call.created", id)
+		require.NoError(t, err)
 	}
 	r := postAll(t.Context(), srv.URL, bodies, workers)
 	inFlight := n - int(h.Stats().Routed) // transfers not finished when the last ack came back
 	closeStart := time.Now()
-	if err := h.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, h.Close(t.Context()))
 	s := h.Stats()
 	t.Logf("Aircall call.created ack while each transfer takes %v (%d workers): %v; transfers still running at the last ack=%d, drained in %v; transfers=%d stats=%+v",
 		transferDelay, workers, r, inFlight, time.Since(closeStart).Round(time.Millisecond), len(sim.Transfers()), s)
-	if r.errors != 0 || len(sim.Transfers()) != n || s.Routed != n {
-		t.Errorf("errors=%d transfers=%d routed=%d, want 0, %d, %d", r.errors, len(sim.Transfers()), s.Routed, n, n)
-	}
-	if p99 := percentile(r.lat, 99); p99 >= time.Second {
-		t.Errorf("ack p99 %v: the acknowledgement waits for the transfer", p99)
-	}
+	assert.Equal(t, 0, r.errors, "errors=%d transfers=%d routed=%d, want 0, %d, %d", r.errors, len(sim.Transfers()), s.Routed, n, n)
+	assert.Len(t, sim.Transfers(), n, "errors=%d transfers=%d routed=%d, want 0, %d, %d", r.errors, len(sim.Transfers()), s.Routed, n, n)
+	assert.Equal(t, int64(n), s.Routed, "errors=%d transfers=%d routed=%d, want 0, %d, %d", r.errors, len(sim.Transfers()), s.Routed, n, n)
+	p99 := percentile(r.lat, 99)
+	assert.Less(t, p99, time.Second, "ack p99 %v: the acknowledgement waits for the transfer", p99)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -34,18 +36,15 @@ func TestRouteRules(t *testing.T) {
 		{"+33123456789", monday10, fallback},
 	} {
 		got, err := route(t.Context(), telephony.InboundCall{From: tc.from, StartedAt: tc.at})
-		if err != nil || got != tc.want {
-			t.Errorf("%s at %v: got %+v, %v want %+v", tc.from, tc.at, got, err, tc.want)
-		}
+		assert.NoError(t, err, "%s at %v: got %+v, %v want %+v", tc.from, tc.at, got, err, tc.want)
+		assert.Equal(t, tc.want, got, "%s at %v: got %+v, %v want %+v", tc.from, tc.at, got, err, tc.want)
 	}
 	boom := errors.New("crm down")
 	failing := telephony.Route(fallback, telephony.LastAgent(func(context.Context, string) (string, error) { return "", boom }))
-	if _, err := failing(t.Context(), telephony.InboundCall{From: "+14155550001"}); !errors.Is(err, boom) {
-		t.Fatalf("rule error swallowed: %v", err)
-	}
-	if _, err := telephony.Route(telephony.Target{})(t.Context(), telephony.InboundCall{}); !errors.Is(err, telephony.ErrNoRoute) {
-		t.Fatal(err)
-	}
+	_, err := failing(t.Context(), telephony.InboundCall{From: "+14155550001"})
+	assert.ErrorIs(t, err, boom, "rule error swallowed: %v", err)
+	_, err = telephony.Route(telephony.Target{})(t.Context(), telephony.InboundCall{})
+	assert.ErrorIs(t, err, telephony.ErrNoRoute)
 }
 
 func TestHoursClockTimeAndOvernight(t *testing.T) {
@@ -55,12 +54,11 @@ func TestHoursClockTimeAndOvernight(t *testing.T) {
 	}
 	day := telephony.Hours{Location: ny, Days: []time.Weekday{time.Sunday}, Open: 9 * time.Hour, Close: 17 * time.Hour}
 	dst := func(h, m int) time.Time { return time.Date(2024, 3, 10, h, m, 0, 0, ny) } // clocks go forward at 02:00
-	if !day.Contains(dst(9, 30)) || day.Contains(dst(17, 30)) {
-		t.Fatal("opening hours wrong on a daylight-saving day")
-	}
+	assert.True(t, day.Contains(dst(9, 30)), "opening hours wrong on a daylight-saving day: closed at 09:30")
+	assert.False(t, day.Contains(dst(17, 30)), "opening hours wrong on a daylight-saving day: open at 17:30")
 	night := telephony.Hours{Location: time.UTC, Days: []time.Weekday{time.Monday}, Open: 22 * time.Hour, Close: 6 * time.Hour}
 	mon := func(h int) time.Time { return time.Date(2026, 11, 23, h, 0, 0, 0, time.UTC) }
-	if !night.Contains(mon(23)) || !night.Contains(mon(3)) || night.Contains(mon(12)) {
-		t.Fatal("overnight hours wrong")
-	}
+	assert.True(t, night.Contains(mon(23)), "overnight hours wrong: closed at 23:00")
+	assert.True(t, night.Contains(mon(3)), "overnight hours wrong: closed at 03:00")
+	assert.False(t, night.Contains(mon(12)), "overnight hours wrong: open at 12:00")
 }

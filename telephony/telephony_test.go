@@ -2,11 +2,11 @@ package telephony_test
 
 import (
 	"context"
-	"errors"
 	"iter"
-	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/telephony"
 	"go.uber.org/goleak"
 )
@@ -15,27 +15,21 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestValidateE164(t *testing.T) {
 	for _, ok := range []string{"+14155551234", "+442071838750", "+12"} {
-		if err := telephony.ValidateE164(ok); err != nil {
-			t.Errorf("%s: %v", ok, err)
-		}
+		assert.NoError(t, telephony.ValidateE164(ok), ok)
 	}
 	for _, bad := range []string{"", "14155551234", "+0123", "+1 415 555 1234", "+1-415", "+1234567890123456", "+", "+1"} {
-		if err := telephony.ValidateE164(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
+		assert.Error(t, telephony.ValidateE164(bad), "%q accepted", bad)
 	}
 }
 
 func TestErrorIsAndText(t *testing.T) {
 	e := &telephony.Error{Kind: telephony.ErrNotFound, Provider: "aircall", Op: "GET /v1/calls/{id}",
 		StatusCode: 404, Message: "Call not found", RequestID: "r1", Attempts: 1, Err: context.Canceled}
-	if !errors.Is(e, telephony.ErrNotFound) || !errors.Is(e, context.Canceled) || errors.Is(e, telephony.ErrUnauthorized) {
-		t.Fatal("errors.Is mismatch")
-	}
+	assert.ErrorIs(t, e, telephony.ErrNotFound, "errors.Is mismatch")
+	assert.ErrorIs(t, e, context.Canceled, "errors.Is mismatch")
+	assert.NotErrorIs(t, e, telephony.ErrUnauthorized, "errors.Is mismatch")
 	want := "aircall: GET /v1/calls/{id}: not found (HTTP 404): Call not found: context canceled [request id r1, 1 attempt]"
-	if e.Error() != want {
-		t.Fatalf("got  %q\nwant %q", e.Error(), want)
-	}
+	assert.EqualError(t, e, want)
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -50,30 +44,25 @@ func TestOptionsValidate(t *testing.T) {
 		"backoff":       telephony.WithRetryBackoff(0, 0),
 		"UA line break": telephony.WithUserAgent("a\r\nb"),
 	} {
-		if _, err := telephony.NewSettings(opt); err == nil {
-			t.Errorf("%s accepted", name)
-		}
+		_, err := telephony.NewSettings(opt)
+		assert.Error(t, err, "%s accepted", name)
 	}
 	s, err := telephony.NewSettings(telephony.WithBaseURL("http://127.0.0.1:8080/prefix/"))
-	if err != nil || s.BaseURL != "http://127.0.0.1:8080/prefix" || s.MaxAttempts != 3 {
-		t.Fatalf("%+v %v", s, err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080/prefix", s.BaseURL, "%+v", s)
+	assert.Equal(t, 3, s.MaxAttempts, "%+v", s)
 }
 
 func TestTargetValidate(t *testing.T) {
 	good := []telephony.Target{telephony.UserTarget("1"), telephony.UserByEmail("a@b.c"),
 		telephony.NumberTarget("+14155550100"), {Type: telephony.TargetTeam, ID: "9"}}
 	for _, g := range good {
-		if err := g.Validate(); err != nil {
-			t.Errorf("%+v: %v", g, err)
-		}
+		assert.NoError(t, g.Validate(), "%+v", g)
 	}
 	bad := []telephony.Target{{}, {Type: telephony.TargetUser}, {Type: telephony.TargetUser, ID: "1", Email: "a@b"},
 		telephony.NumberTarget("555"), {Type: "fax", ID: "1"}, {Type: telephony.TargetTeam}}
 	for _, b := range bad {
-		if err := b.Validate(); err == nil {
-			t.Errorf("%+v accepted", b)
-		}
+		assert.Error(t, b.Validate(), "%+v accepted", b)
 	}
 }
 
@@ -111,31 +100,29 @@ func TestPortableClientValidatesBeforeDriver(t *testing.T) {
 	d := &driver{}
 	c := telephony.NewClient(d)
 	caps := c.Capabilities()
-	if !caps.Dial || !caps.Users || caps.Transfer || !caps.CallEvents {
-		t.Fatalf("capabilities %+v", caps)
-	}
-	if _, err := c.Dial(t.Context(), telephony.CallRequest{To: "4155550100"}); !errors.Is(err, telephony.ErrInvalidRequest) || d.dialed != 0 {
-		t.Fatalf("invalid To reached the driver: %v", err)
-	}
-	if _, err := c.Dial(t.Context(), telephony.CallRequest{To: "+14155550100", From: "bad"}); !errors.Is(err, telephony.ErrInvalidRequest) || d.dialed != 0 {
-		t.Fatalf("invalid From reached the driver: %v", err)
-	}
-	if _, err := c.Dial(t.Context(), telephony.CallRequest{To: "+14155550100"}); err != nil || d.dialed != 1 {
-		t.Fatal(err)
-	}
-	err := c.Transfer(t.Context(), "c1", telephony.UserTarget("1"))
-	if !errors.Is(err, telephony.ErrUnsupported) || !strings.Contains(err.Error(), "fake") {
-		t.Fatalf("got %v", err)
-	}
+	assert.True(t, caps.Dial, "capabilities %+v", caps)
+	assert.True(t, caps.Users, "capabilities %+v", caps)
+	assert.False(t, caps.Transfer, "capabilities %+v", caps)
+	assert.True(t, caps.CallEvents, "capabilities %+v", caps)
+	_, err := c.Dial(t.Context(), telephony.CallRequest{To: "4155550100"})
+	require.ErrorIs(t, err, telephony.ErrInvalidRequest, "invalid To reached the driver: %v", err)
+	require.Equal(t, 0, d.dialed, "invalid To reached the driver: %v", err)
+	_, err = c.Dial(t.Context(), telephony.CallRequest{To: "+14155550100", From: "bad"})
+	require.ErrorIs(t, err, telephony.ErrInvalidRequest, "invalid From reached the driver: %v", err)
+	require.Equal(t, 0, d.dialed, "invalid From reached the driver: %v", err)
+	_, err = c.Dial(t.Context(), telephony.CallRequest{To: "+14155550100"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, d.dialed)
+	err = c.Transfer(t.Context(), "c1", telephony.UserTarget("1"))
+	assert.ErrorIs(t, err, telephony.ErrUnsupported)
+	assert.ErrorContains(t, err, "fake")
 	u, err := c.FindUserByEmail(t.Context(), "ann@example.com")
-	if err != nil || u.ID != "1" {
-		t.Fatal(u, err)
-	}
-	if _, err := c.FindUserByEmail(t.Context(), "nobody@example.com"); !errors.Is(err, telephony.ErrNotFound) {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	assert.Equal(t, "1", u.ID, "%+v", u)
+	_, err = c.FindUserByEmail(t.Context(), "nobody@example.com")
+	assert.ErrorIs(t, err, telephony.ErrNotFound)
 	var got *driver
-	if !c.As(&got) || got != d || c.As(nil) {
-		t.Fatal("As failed")
-	}
+	assert.True(t, c.As(&got), "As failed")
+	assert.Same(t, d, got, "As failed")
+	assert.False(t, c.As(nil), "As(nil) succeeded")
 }

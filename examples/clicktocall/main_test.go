@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboard-go/switchboard/telephony"
 	"go.uber.org/goleak"
 )
@@ -32,35 +35,25 @@ func TestClickToCallEachProvider(t *testing.T) {
 			evs, err := run(t.Context(), config{Provider: p, Timeout: 10 * time.Second}, &out)
 			took := time.Since(start)
 			t.Logf("\n%s", out.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(evs) != len(want[p]) {
-				t.Fatalf("%d events, want %d: %+v", len(evs), len(want[p]), evs)
-			}
+			require.NoError(t, err)
+			require.Len(t, evs, len(want[p]), "%d events, want %d: %+v", len(evs), len(want[p]), evs)
 			for i, ev := range evs {
 				got := string(ev.Status) + " " + ev.Type
-				if !strings.HasPrefix(got, want[p][i]) {
-					t.Errorf("event %d = %q, want %q", i, got, want[p][i])
-				}
-				if ev.Provider != p || ev.CallID == "" || ev.CallID != evs[0].CallID {
-					t.Errorf("event %d: provider %q call %q", i, ev.Provider, ev.CallID)
-				}
+				assert.True(t, strings.HasPrefix(got, want[p][i]), "event %d = %q, want %q", i, got, want[p][i])
+				assert.Equal(t, p, ev.Provider, "event %d: provider %q call %q", i, ev.Provider, ev.CallID)
+				assert.NotEmpty(t, ev.CallID, "event %d: provider %q call %q", i, ev.Provider, ev.CallID)
+				assert.Equal(t, evs[0].CallID, ev.CallID, "event %d: provider %q call %q", i, ev.Provider, ev.CallID)
 			}
 			last := evs[len(evs)-1]
-			if !last.Status.Final() || last.Status != telephony.StatusCompleted {
-				t.Errorf("last status %q, want completed", last.Status)
-			}
-			if !strings.Contains(out.String(), "ended: completed") {
-				t.Errorf("output lacks the end line")
-			}
+			assert.True(t, last.Status.Final(), "last status %q, want completed", last.Status)
+			assert.Equal(t, telephony.StatusCompleted, last.Status, "last status %q, want completed", last.Status)
+			assert.Contains(t, out.String(), "ended: completed", "output lacks the end line")
 			t.Logf("%s: %d events in %v", p, len(evs), took.Round(time.Millisecond))
 		})
 	}
 }
 
 func TestClickToCallUnknownProvider(t *testing.T) {
-	if _, err := run(t.Context(), config{Provider: "skype"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "unknown provider") {
-		t.Fatalf("err = %v", err)
-	}
+	_, err := run(t.Context(), config{Provider: "skype"}, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "unknown provider")
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -13,19 +15,14 @@ func TestInt64(t *testing.T) {
 	var v struct {
 		A, B, C, D Int64
 	}
-	if err := json.Unmarshal([]byte(`{"A":123456,"B":"223456","C":null,"D":""}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	if v.A != 123456 || v.B != 223456 || v.C != 0 || v.D != 0 {
-		t.Fatalf("%+v", v)
-	}
-	if err := json.Unmarshal([]byte(`{"A":"generated id"}`), &v); err == nil {
-		t.Fatal("non-numeric id accepted")
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"A":123456,"B":"223456","C":null,"D":""}`), &v))
+	assert.Equal(t, Int64(123456), v.A, "%+v", v)
+	assert.Equal(t, Int64(223456), v.B, "%+v", v)
+	assert.Equal(t, Int64(0), v.C, "%+v", v)
+	assert.Equal(t, Int64(0), v.D, "%+v", v)
+	assert.Error(t, json.Unmarshal([]byte(`{"A":"generated id"}`), &v), "non-numeric id accepted")
 	out, _ := json.Marshal(Int64(42))
-	if string(out) != "42" {
-		t.Fatal(string(out))
-	}
+	assert.Equal(t, "42", string(out))
 }
 
 func TestStringAndBool(t *testing.T) {
@@ -34,26 +31,22 @@ func TestStringAndBool(t *testing.T) {
 		B1, B2 Bool
 		B3     Bool
 	}
-	if err := json.Unmarshal([]byte(`{"S1":"call_8f3a2b1c","S2":42,"B1":"Yes","B2":"No","B3":true}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	if v.S1 != "call_8f3a2b1c" || v.S2 != "42" || !bool(v.B1) || bool(v.B2) || !bool(v.B3) {
-		t.Fatalf("%+v", v)
-	}
-	if err := json.Unmarshal([]byte(`{"B1":"maybe"}`), &v); err == nil {
-		t.Fatal("bad bool accepted")
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"S1":"call_8f3a2b1c","S2":42,"B1":"Yes","B2":"No","B3":true}`), &v))
+	assert.Equal(t, String("call_8f3a2b1c"), v.S1, "%+v", v)
+	assert.Equal(t, String("42"), v.S2, "%+v", v)
+	assert.True(t, bool(v.B1), "B1: %+v", v)
+	assert.False(t, bool(v.B2), "B2: %+v", v)
+	assert.True(t, bool(v.B3), "B3: %+v", v)
+	assert.Error(t, json.Unmarshal([]byte(`{"B1":"maybe"}`), &v), "bad bool accepted")
 }
 
 func TestEscapedStrings(t *testing.T) {
 	var v struct{ S String }
-	if err := json.Unmarshal([]byte(`{"S":"a\"b\u00e9\n"}`), &v); err != nil || v.S != "a\"b\u00e9\n" {
-		t.Fatalf("%q %v", v.S, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"S":"a\"b\u00e9\n"}`), &v))
+	assert.Equal(t, String("a\"b\u00e9\n"), v.S)
 	var n struct{ N Int64 }
-	if err := json.Unmarshal([]byte(`{"N":"\u0034\u0032"}`), &n); err != nil || n.N != 42 {
-		t.Fatalf("%d %v", n.N, err)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`{"N":"\u0034\u0032"}`), &n))
+	assert.Equal(t, Int64(42), n.N)
 }
 
 func FuzzString(f *testing.F) {
@@ -67,8 +60,9 @@ func FuzzString(f *testing.F) {
 		if json.Unmarshal([]byte(in), &want) != nil {
 			return
 		}
-		if w, ok := want.(string); ok && (errGot != nil || string(got) != w) {
-			t.Fatalf("%q: got %q, %v; encoding/json says %q", in, got, errGot, w)
+		if w, ok := want.(string); ok {
+			require.NoError(t, errGot, "%q: got %q; encoding/json says %q", in, got, w)
+			assert.Equal(t, w, string(got), "%q: got %q, %v; encoding/json says %q", in, got, errGot, w)
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -27,14 +29,12 @@ func TestPageNumberCounts(t *testing.T) {
 	for _, tc := range []struct{ n, size, wantFetches int }{{0, 10, 1}, {1, 10, 1}, {10, 10, 1}, {11, 10, 2}, {95, 10, 10}} {
 		var fetches, got int
 		for v, err := range PageNumber(t.Context(), 1, pages(tc.n, tc.size, &fetches)) {
-			if err != nil || v != got {
-				t.Fatalf("item %d: %v, %v", got, v, err)
-			}
+			require.NoError(t, err, "item %d", got)
+			require.Equal(t, got, v, "item %d", got)
 			got++
 		}
-		if got != tc.n || fetches != tc.wantFetches {
-			t.Errorf("n=%d: got %d items in %d fetches, want %d fetches", tc.n, got, fetches, tc.wantFetches)
-		}
+		assert.Equal(t, tc.n, got, "n=%d: got %d items in %d fetches, want %d items", tc.n, got, fetches, tc.n)
+		assert.Equal(t, tc.wantFetches, fetches, "n=%d: got %d items in %d fetches, want %d fetches", tc.n, got, fetches, tc.wantFetches)
 	}
 }
 
@@ -45,9 +45,7 @@ func TestBreakStopsFetching(t *testing.T) {
 			break
 		}
 	}
-	if fetches != 2 {
-		t.Fatalf("fetched %d pages after breaking on page 2", fetches)
-	}
+	assert.Equal(t, 2, fetches, "fetched %d pages after breaking on page 2", fetches)
 }
 
 func TestErrorYieldedOnce(t *testing.T) {
@@ -64,16 +62,14 @@ func TestErrorYieldedOnce(t *testing.T) {
 	for _, err := range seq {
 		if err != nil {
 			errs++
-			if !errors.Is(err, boom) {
-				t.Fatal(err)
-			}
+			require.ErrorIs(t, err, boom)
 			continue
 		}
 		items++
 	}
-	if errs != 1 || items != 1 || calls != 2 {
-		t.Fatalf("errs=%d items=%d calls=%d", errs, items, calls)
-	}
+	assert.Equal(t, 1, errs, "errs=%d items=%d calls=%d", errs, items, calls)
+	assert.Equal(t, 1, items, "errs=%d items=%d calls=%d", errs, items, calls)
+	assert.Equal(t, 2, calls, "errs=%d items=%d calls=%d", errs, items, calls)
 }
 
 func TestRepeatedCursorStops(t *testing.T) {
@@ -83,9 +79,7 @@ func TestRepeatedCursorStops(t *testing.T) {
 	}) {
 		last = err
 	}
-	if last == nil {
-		t.Fatal("a repeating cursor looped without error")
-	}
+	assert.Error(t, last, "a repeating cursor looped without error")
 }
 
 func TestContextEndsWalk(t *testing.T) {
@@ -102,7 +96,5 @@ func TestContextEndsWalk(t *testing.T) {
 		_ = v
 		cancel()
 	}
-	if !errors.Is(got, context.Canceled) {
-		t.Fatalf("got %v", got)
-	}
+	assert.ErrorIs(t, got, context.Canceled)
 }

@@ -3,6 +3,8 @@ package simfault
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -12,15 +14,13 @@ func TestQueueOrderAndTimes(t *testing.T) {
 	var q Queue
 	q.Inject(Fault{Method: "POST", Path: "/v1/calls", Status: 503, Times: 2})
 	q.Inject(Fault{Status: 429})
-	if f := q.Take("GET", "/v1/users"); f == nil || f.Status != 429 {
-		t.Fatalf("GET matched %+v", f)
-	}
+	f := q.Take("GET", "/v1/users")
+	require.NotNil(t, f, "GET matched nothing")
+	assert.Equal(t, 429, f.Status, "GET matched %+v", f)
 	for i := 0; i < 2; i++ {
-		if f := q.Take("POST", "/v1/calls/1/transfers"); f == nil || f.Status != 503 {
-			t.Fatalf("POST %d matched %+v", i, f)
-		}
+		f := q.Take("POST", "/v1/calls/1/transfers")
+		require.NotNil(t, f, "POST %d matched nothing", i)
+		assert.Equal(t, 503, f.Status, "POST %d matched %+v", i, f)
 	}
-	if f := q.Take("POST", "/v1/calls"); f != nil {
-		t.Fatalf("used-up fault applied again: %+v", f)
-	}
+	assert.Nil(t, q.Take("POST", "/v1/calls"), "used-up fault applied again")
 }

@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/internal/testenv"
 )
 
 // windowServer allows n requests per wall-clock second and answers 429
@@ -54,6 +58,7 @@ func newWindowServer(n int) *windowServer {
 // M/N windows; we report ideal/actual and the share of requests answered
 // 429, for Switchboard's transport and for a bare go-retryablehttp client.
 func TestGoodputUnderRateLimit(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("takes about 10 s")
 	}
@@ -101,9 +106,8 @@ func TestGoodputUnderRateLimit(t *testing.T) {
 	})
 	// Generous bounds: the figure is the report, this only catches a
 	// collapse.
-	if share > 0.05 || ratio < 0.5 {
-		t.Errorf("switchboard goodput collapsed: ideal/actual %.2f, 429 share %.3f", ratio, share)
-	}
+	assert.LessOrEqual(t, share, 0.05, "switchboard goodput collapsed: ideal/actual %.2f, 429 share %.3f", ratio, share)
+	assert.GreaterOrEqual(t, ratio, 0.5, "switchboard goodput collapsed: ideal/actual %.2f, 429 share %.3f", ratio, share)
 
 	bare := newWindowServer(n)
 	defer bare.Close()
@@ -123,6 +127,7 @@ func TestGoodputUnderRateLimit(t *testing.T) {
 // instead of a minute here): the client follows the provider's resets and
 // learns the real window length instead of waiting out its own minute.
 func TestFollowsProviderWindowLength(t *testing.T) {
+	testenv.Long(t)
 	const n, m = 5, 20
 	ws := newWindowServer(n)
 	defer ws.Close()
@@ -132,16 +137,14 @@ func TestFollowsProviderWindowLength(t *testing.T) {
 	})
 	start := time.Now()
 	for range m {
-		if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/users"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/users"})
+		require.NoError(t, err)
 	}
 	took := time.Since(start)
 	t.Logf("provider window 1s, documented 1min: %d sequential requests at %d/window took %v with %d 429s", m, n, took.Round(10*time.Millisecond), ws.throttled.Load())
 	// A request sent just before a window ends may land in the next one,
 	// so allow a stray 429. Without following the resets the client would
 	// wait out its own minute and fail.
-	if took > time.Duration(m/n+1)*time.Second+time.Second || ws.throttled.Load() > 2 {
-		t.Fatalf("took %v with %d 429s", took, ws.throttled.Load())
-	}
+	assert.LessOrEqual(t, took, time.Duration(m/n+1)*time.Second+time.Second, "took %v with %d 429s", took, ws.throttled.Load())
+	assert.LessOrEqual(t, ws.throttled.Load(), int64(2), "took %v with %d 429s", took, ws.throttled.Load())
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/telephony"
 	"go.uber.org/goleak"
 )
@@ -29,9 +30,7 @@ func newTestClientCfg(t testing.TB, url string, edit func(*Config), opts ...tele
 	t.Helper()
 	all := append([]telephony.Option{telephony.WithBaseURL(url), telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond)}, opts...)
 	s, err := telephony.NewSettings(all...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	cred := fmt.Sprintf("apiKey123:apiSecret456#%d", credSeq.Add(1))
 	cfg := Config{
 		Provider:   "test",
@@ -43,9 +42,7 @@ func newTestClientCfg(t testing.TB, url string, edit func(*Config), opts ...tele
 		edit(&cfg)
 	}
 	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(c.http.CloseIdleConnections)
 	return c
 }

@@ -3,14 +3,18 @@ package transport
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -22,9 +26,8 @@ func TestR1CallPlacingPOST(t *testing.T) {
 		defer srv.Close()
 		err := post(t.Context(), newTestClient(t, srv.URL))
 		t.Logf("R1 reset-after-body: requests seen=%d err=%v", n.Load(), err)
-		if n.Load() != 1 || !errors.Is(err, telephony.ErrOutcomeUnknown) {
-			t.Fatalf("want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
-		}
+		assert.Equal(t, int64(1), n.Load(), "want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
+		assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown, "want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
 	})
 	t.Run("503 x5", func(t *testing.T) {
 		srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
@@ -34,9 +37,10 @@ func TestR1CallPlacingPOST(t *testing.T) {
 		err := post(t.Context(), newTestClient(t, srv.URL))
 		t.Logf("R1 503x5: requests seen=%d", n.Load())
 		var te *telephony.Error
-		if n.Load() != 1 || !errors.Is(err, telephony.ErrOutcomeUnknown) || !errors.As(err, &te) || te.StatusCode != 503 {
-			t.Fatalf("want 1 request, ErrOutcomeUnknown with status 503, got %d, %v", n.Load(), err)
-		}
+		assert.Equal(t, int64(1), n.Load(), "want 1 request, ErrOutcomeUnknown with status 503, got %d, %v", n.Load(), err)
+		assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown, "want 1 request, ErrOutcomeUnknown with status 503, got %d, %v", n.Load(), err)
+		require.ErrorAs(t, err, &te, "want 1 request, ErrOutcomeUnknown with status 503, got %d, %v", n.Load(), err)
+		assert.Equal(t, 503, te.StatusCode, "want 1 request, ErrOutcomeUnknown with status 503, got %d, %v", n.Load(), err)
 	})
 	t.Run("client timeout", func(t *testing.T) {
 		srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
@@ -49,9 +53,8 @@ func TestR1CallPlacingPOST(t *testing.T) {
 		c := newTestClient(t, srv.URL, telephony.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
 		err := post(t.Context(), c)
 		t.Logf("R1 client-timeout: requests seen=%d err=%v", n.Load(), err)
-		if n.Load() != 1 || !errors.Is(err, telephony.ErrOutcomeUnknown) {
-			t.Fatalf("want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
-		}
+		assert.Equal(t, int64(1), n.Load(), "want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
+		assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown, "want 1 request and ErrOutcomeUnknown, got %d, %v", n.Load(), err)
 	})
 	t.Run("429,429,200", func(t *testing.T) {
 		var i atomic.Int64
@@ -66,27 +69,21 @@ func TestR1CallPlacingPOST(t *testing.T) {
 		defer srv.Close()
 		err := post(t.Context(), newTestClient(t, srv.URL))
 		t.Logf("R1 429,429,200: requests seen=%d err=%v", n.Load(), err)
-		if n.Load() != 3 || err != nil {
-			t.Fatalf("want 3 requests and success, got %d, %v", n.Load(), err)
-		}
+		assert.Equal(t, int64(3), n.Load(), "want 3 requests and success, got %d, %v", n.Load(), err)
+		assert.NoError(t, err, "want 3 requests and success, got %d, %v", n.Load(), err)
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		addr := l.Addr().String()
 		l.Close()
 		err = post(t.Context(), newTestClient(t, "http://"+addr))
 		var te *telephony.Error
-		if !errors.As(err, &te) {
-			t.Fatalf("want *telephony.Error, got %v", err)
-		}
+		require.ErrorAs(t, err, &te, "want *telephony.Error, got %v", err)
 		t.Logf("R1 connection-refused: requests seen=0 attempts=%d err=%v", te.Attempts, err)
-		if te.Attempts != telephony.DefaultMaxAttempts || !errors.Is(err, telephony.ErrUnavailable) ||
-			!strings.Contains(err.Error(), "no request reached the provider") {
-			t.Fatalf("want %d attempts and ErrUnavailable saying nothing reached the provider, got %v", telephony.DefaultMaxAttempts, err)
-		}
+		assert.Equal(t, telephony.DefaultMaxAttempts, te.Attempts, "want %d attempts and ErrUnavailable saying nothing reached the provider, got %v", telephony.DefaultMaxAttempts, err)
+		assert.ErrorIs(t, err, telephony.ErrUnavailable, "want %d attempts and ErrUnavailable saying nothing reached the provider, got %v", telephony.DefaultMaxAttempts, err)
+		assert.ErrorContains(t, err, "no request reached the provider", "want %d attempts and ErrUnavailable saying nothing reached the provider, got %v", telephony.DefaultMaxAttempts, err)
 	})
 }
 
@@ -100,21 +97,19 @@ func TestR2NoReplayOnReusedConnection(t *testing.T) {
 			return
 		}
 		posts.Add(1)
-		if r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != "" {
-			t.Errorf("an idempotency key was sent")
-		}
+		// The server's goroutine: assert, never require.
+		assert.Empty(t, r.Header.Get("Idempotency-Key"), "an idempotency key was sent")
+		assert.Empty(t, r.Header.Get("X-Idempotency-Key"), "an idempotency key was sent")
 		resetAfterBody(w, r)
 	}))
 	defer srv.Close()
 	c := newTestClient(t, srv.URL)
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/warm"}); err != nil {
-		t.Fatal(err)
-	}
-	err := post(t.Context(), c)
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/warm"})
+	require.NoError(t, err)
+	err = post(t.Context(), c)
 	t.Logf("R2 keep-alive close after request read: executions=%d err=%v", posts.Load(), err)
-	if posts.Load() != 1 || !errors.Is(err, telephony.ErrOutcomeUnknown) {
-		t.Fatalf("want 1 execution and ErrOutcomeUnknown, got %d, %v", posts.Load(), err)
-	}
+	assert.Equal(t, int64(1), posts.Load(), "want 1 execution and ErrOutcomeUnknown, got %d, %v", posts.Load(), err)
+	assert.ErrorIs(t, err, telephony.ErrOutcomeUnknown, "want 1 execution and ErrOutcomeUnknown, got %d, %v", posts.Load(), err)
 }
 
 // R4 and R10: a read that keeps failing is tried MaxAttempts times and ends
@@ -127,31 +122,29 @@ func TestR4R10IdempotentRetries(t *testing.T) {
 	defer srv.Close()
 	_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/users"})
 	var te *telephony.Error
-	if !errors.As(err, &te) {
-		t.Fatalf("errors.As failed on %v", err)
-	}
+	require.ErrorAs(t, err, &te, "errors.As failed on %v", err)
 	t.Logf("R4/R10 503x3: attempts=%d requests=%d status=%d errors.As=true msg=%q", te.Attempts, n.Load(), te.StatusCode, err)
-	if te.Attempts != 3 || n.Load() != 3 || te.StatusCode != 503 || te.RequestID != "req-77" ||
-		!errors.Is(err, telephony.ErrUnavailable) || te.Message != "busy — try later" {
-		t.Fatalf("unexpected error %+v", te)
-	}
-	if strings.Contains(err.Error(), "giving up") {
-		t.Fatalf("retryablehttp's message leaked: %v", err)
-	}
+	assert.Equal(t, 3, te.Attempts, "unexpected error %+v", te)
+	assert.Equal(t, int64(3), n.Load(), "unexpected error %+v", te)
+	assert.Equal(t, 503, te.StatusCode, "unexpected error %+v", te)
+	assert.Equal(t, "req-77", te.RequestID, "unexpected error %+v", te)
+	assert.ErrorIs(t, err, telephony.ErrUnavailable, "unexpected error %+v", te)
+	assert.Equal(t, "busy — try later", te.Message, "unexpected error %+v", te)
+	assert.NotContains(t, err.Error(), "giving up", "retryablehttp's message leaked: %v", err)
 }
 
 func TestR4BackoffBounds(t *testing.T) {
 	base, cap := 500*time.Millisecond, 20*time.Second
 	for n := 0; n < 12; n++ {
 		ceiling := min(cap, base<<n)
-		var hi time.Duration
+		lo, hi := time.Duration(math.MaxInt64), time.Duration(0)
 		for range 2000 {
 			d := Backoff(base, cap, n)
-			if d < 0 || d > ceiling {
-				t.Fatalf("Backoff(n=%d)=%v outside [0,%v]", n, d, ceiling)
-			}
-			hi = max(hi, d)
+			lo, hi = min(lo, d), max(hi, d)
 		}
+		// Every draw lies in [0, ceiling] exactly when the extremes do.
+		require.GreaterOrEqual(t, lo, time.Duration(0), "Backoff(n=%d)=%v outside [0,%v]", n, lo, ceiling)
+		require.LessOrEqual(t, hi, ceiling, "Backoff(n=%d)=%v outside [0,%v]", n, hi, ceiling)
 		if n < 4 {
 			t.Logf("R4 backoff n=%d: max of 2000 draws %v within [0, %v]", n, hi.Round(time.Millisecond), ceiling)
 		}
@@ -172,24 +165,22 @@ func TestR6WaitsRespectContext(t *testing.T) {
 	elapsed := time.Since(start)
 	t.Logf("R6 Retry-After 10 with a 200ms context: elapsed=%v errors.Is(DeadlineExceeded)=%v errors.Is(ErrRateLimited)=%v",
 		elapsed.Round(time.Millisecond), errors.Is(err, context.DeadlineExceeded), errors.Is(err, telephony.ErrRateLimited))
-	if elapsed > 250*time.Millisecond || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, telephony.ErrRateLimited) {
-		t.Fatalf("want a fast failure matching DeadlineExceeded and ErrRateLimited, got %v after %v", err, elapsed)
-	}
+	assert.LessOrEqual(t, elapsed, 250*time.Millisecond, "want a fast failure matching DeadlineExceeded and ErrRateLimited, got %v after %v", err, elapsed)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "want a fast failure matching DeadlineExceeded and ErrRateLimited, got %v after %v", err, elapsed)
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "want a fast failure matching DeadlineExceeded and ErrRateLimited, got %v after %v", err, elapsed)
 
 	// The steady limiter's "would exceed context deadline" is typed too.
 	srv2, _ := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
 	defer srv2.Close()
 	c := newTestClient(t, srv2.URL, telephony.WithRateLimit(1, 1))
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/a"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/a"})
+	require.NoError(t, err)
 	ctx2, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel2()
 	_, err = c.Do(ctx2, &Request{Method: http.MethodGet, Path: "/a"})
 	t.Logf("R6 limiter wait past deadline: errors.Is(DeadlineExceeded)=%v err=%v", errors.Is(err, context.DeadlineExceeded), err)
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, telephony.ErrRateLimited) {
-		t.Fatalf("limiter error not typed: %v", err)
-	}
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "limiter error not typed: %v", err)
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "limiter error not typed: %v", err)
 }
 
 // R7: the retry budget bounds the load a failing provider receives.
@@ -207,14 +198,15 @@ func TestR7RetryBudget(t *testing.T) {
 	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/users"})
 	next := n.Load() - before
 	t.Logf("R7 1000 logical calls to an always-503 server: attempts=%d (no budget: 3000); next call attempts=%d", total, next)
-	if total > 1100 || next != 1 || !strings.Contains(err.Error(), "retry budget") {
-		t.Fatalf("budget not enforced: total=%d next=%d err=%v", total, next, err)
-	}
+	assert.LessOrEqual(t, total, int64(1100), "budget not enforced: total=%d next=%d err=%v", total, next, err)
+	assert.Equal(t, int64(1), next, "budget not enforced: total=%d next=%d err=%v", total, next, err)
+	assert.ErrorContains(t, err, "retry budget", "budget not enforced: total=%d next=%d err=%v", total, next, err)
 }
 
 // R9: a 429 closes the account's gate for every caller, and no wait can
 // block forever.
 func TestR9GateAndNoEndlessWait(t *testing.T) {
+	testenv.Long(t)
 	var first atomic.Int64 // unix nanos of the 429
 	var inWindow atomic.Int64
 	srv, _ := counting(func(w http.ResponseWriter, r *http.Request) {
@@ -241,36 +233,29 @@ func TestR9GateAndNoEndlessWait(t *testing.T) {
 		go func() { _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); errs <- err }()
 	}
 	for range 20 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, <-errs)
 	}
 	t.Logf("R9 20-goroutine storm with Retry-After 2: requests seen in [t429, t429+2s)=%d", inWindow.Load())
-	if inWindow.Load() != 0 {
-		t.Fatalf("gate let %d requests through", inWindow.Load())
-	}
+	assert.Equal(t, int64(0), inWindow.Load(), "gate let %d requests through", inWindow.Load())
 
 	// A limit of zero is refused up front instead of blocking forever, and
 	// a gate longer than the maximum wait fails at once without a deadline.
-	if _, err := telephony.NewSettings(telephony.WithRateLimit(0, 1)); err == nil {
-		t.Fatal("WithRateLimit(0) accepted")
-	}
+	_, err := telephony.NewSettings(telephony.WithRateLimit(0, 1))
+	assert.Error(t, err, "WithRateLimit(0) accepted")
 	srv2, _ := counting(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3600")
 		http.Error(w, "{}", http.StatusTooManyRequests)
 	})
 	defer srv2.Close()
 	c2 := newTestClient(t, srv2.URL)
-	_, err := c2.Do(context.Background(), &Request{Method: http.MethodGet, Path: "/x"})
+	_, err = c2.Do(context.Background(), &Request{Method: http.MethodGet, Path: "/x"})
 	var te *telephony.Error
-	if !errors.As(err, &te) || te.RetryAfter != time.Hour {
-		t.Fatalf("want RetryAfter 1h, got %v", err)
-	}
+	require.ErrorAs(t, err, &te, "want RetryAfter 1h, got %v", err)
+	assert.Equal(t, time.Hour, te.RetryAfter, "want RetryAfter 1h, got %v", err)
 	c2.Account().Block(time.Hour)
 	start := time.Now()
 	_, err = c2.Do(context.Background(), &Request{Method: http.MethodGet, Path: "/x"})
 	t.Logf("R9 closed gate (1h) with a context without deadline: returned in %v: %v", time.Since(start).Round(time.Microsecond), err)
-	if time.Since(start) > 100*time.Millisecond || !errors.Is(err, telephony.ErrRateLimited) {
-		t.Fatalf("want a fast ErrRateLimited, got %v", err)
-	}
+	assert.LessOrEqual(t, time.Since(start), 100*time.Millisecond, "want a fast ErrRateLimited, got %v", err)
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "want a fast ErrRateLimited, got %v", err)
 }

@@ -3,7 +3,6 @@ package transport
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -36,33 +36,25 @@ func TestR11NoSecretsInLogsOrErrors(t *testing.T) {
 	srv.Close() // now connection refused, another error path
 	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/v1/calls", Query: url.Values{"api_key": {"QUERYSECRET"}}})
 	errText.WriteString(err.Error())
-	if seenAuth.Load() != "apiKey123:apiSecret456" {
-		t.Fatalf("credentials not sent in the header: %v", seenAuth.Load())
-	}
-	if logs.Len() == 0 {
-		t.Fatal("debug logger received nothing")
-	}
+	require.Equal(t, "apiKey123:apiSecret456", seenAuth.Load(), "credentials not sent in the header: %v", seenAuth.Load())
+	require.NotZero(t, logs.Len(), "debug logger received nothing")
 	for _, secret := range []string{"apiKey123", "apiSecret456", "QUERYSECRET", "Authorization"} {
 		nLog, nErr := strings.Count(logs.String(), secret), strings.Count(errText.String(), secret)
 		t.Logf("R11 %-13s hits in logs=%d in errors=%d", secret, nLog, nErr)
-		if nLog+nErr != 0 {
-			t.Errorf("%s leaked:\n%s\n%s", secret, logs.String(), errText.String())
-		}
+		assert.NotContains(t, logs.String(), secret, "%s leaked into the logs", secret)
+		assert.NotContains(t, errText.String(), secret, "%s leaked into an error", secret)
 	}
 }
 
 func TestSilentByDefault(t *testing.T) {
 	c := newTestClient(t, "http://127.0.0.1:1")
-	if c.log.Enabled(t.Context(), slog.LevelError) {
-		t.Fatal("default logger is not silent")
-	}
+	assert.False(t, c.log.Enabled(t.Context(), slog.LevelError), "default logger is not silent")
 }
 
 func TestBaseURLRejectsCredentials(t *testing.T) {
 	_, err := telephony.NewSettings(telephony.WithBaseURL("https://key:secret@api.example.com"))
-	if err == nil || strings.Contains(err.Error(), "secret") && strings.Contains(err.Error(), "key:secret") {
-		t.Fatalf("want an error without the credentials, got %v", err)
-	}
+	require.Error(t, err, "want an error without the credentials")
+	assert.NotContains(t, err.Error(), "key:secret", "want an error without the credentials, got %v", err)
 }
 
 func TestErrorMapping(t *testing.T) {
@@ -79,9 +71,11 @@ func TestErrorMapping(t *testing.T) {
 		_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
 		srv.Close()
 		var te *telephony.Error
-		if !errors.Is(err, kind) || !errors.As(err, &te) || te.StatusCode != status ||
-			te.Message != "provider says "+http.StatusText(status) || len(te.Body) > 512 {
-			t.Errorf("status %d: got %v", status, err)
+		assert.ErrorIs(t, err, kind, "status %d: got %v", status, err)
+		if assert.ErrorAs(t, err, &te, "status %d: got %v", status, err) {
+			assert.Equal(t, status, te.StatusCode, "status %d: got %v", status, err)
+			assert.Equal(t, "provider says "+http.StatusText(status), te.Message, "status %d: got %v", status, err)
+			assert.LessOrEqual(t, len(te.Body), 512, "status %d: got %v", status, err)
 		}
 	}
 }
@@ -91,9 +85,8 @@ func TestMalformedJSON(t *testing.T) {
 	defer srv.Close()
 	var out map[string]any
 	_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodPost, Path: "/v2/calls/make", Out: &out})
-	if !errors.Is(err, telephony.ErrBadResponse) || !strings.Contains(err.Error(), "do not send it again") {
-		t.Fatalf("got %v", err)
-	}
+	assert.ErrorIs(t, err, telephony.ErrBadResponse)
+	assert.ErrorContains(t, err, "do not send it again")
 }
 
 func TestNextLinkFollowedOnBaseURL(t *testing.T) {
@@ -106,15 +99,13 @@ func TestNextLinkFollowedOnBaseURL(t *testing.T) {
 	// A link naming another host is followed on our base URL: credentials
 	// never leave it. The base's prefix is kept.
 	c := newTestClient(t, srv.URL+"/proxy")
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: "https://evil.example.com/v1/users?page=2"}); err != nil {
-		t.Fatal(err)
-	}
-	if n.Load() != 1 || seen.Load() != "/proxy/v1/users?page=2" {
-		t.Fatalf("followed %v (%d requests)", seen.Load(), n.Load())
-	}
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: srv.URL + "/proxy/v1/users?page=3"}); err != nil || seen.Load() != "/proxy/v1/users?page=3" {
-		t.Fatal(seen.Load(), err)
-	}
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, URL: "https://evil.example.com/v1/users?page=2"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n.Load(), "followed %v (%d requests)", seen.Load(), n.Load())
+	assert.Equal(t, "/proxy/v1/users?page=2", seen.Load(), "followed %v (%d requests)", seen.Load(), n.Load())
+	_, err = c.Do(t.Context(), &Request{Method: http.MethodGet, URL: srv.URL + "/proxy/v1/users?page=3"})
+	require.NoError(t, err)
+	assert.Equal(t, "/proxy/v1/users?page=3", seen.Load())
 }
 
 func TestRedirectNotFollowed(t *testing.T) {
@@ -123,9 +114,8 @@ func TestRedirectNotFollowed(t *testing.T) {
 	})
 	defer srv.Close()
 	_, err := newTestClient(t, srv.URL).Do(t.Context(), &Request{Method: http.MethodPost, Path: "/x"})
-	if !errors.Is(err, telephony.ErrBadResponse) || n.Load() != 1 {
-		t.Fatalf("got %v after %d requests", err, n.Load())
-	}
+	assert.ErrorIs(t, err, telephony.ErrBadResponse, "got %v after %d requests", err, n.Load())
+	assert.Equal(t, int64(1), n.Load(), "got %v after %d requests", err, n.Load())
 }
 
 // An exhausted window closes the gate until its reset, so the next request
@@ -145,57 +135,47 @@ func TestRateHeadersCloseGate(t *testing.T) {
 		cfg.Windows = []Window{{Limit: 60, Period: time.Minute}}
 		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
 	})
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	require.NoError(t, err)
 	start := time.Now()
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	require.NoError(t, err)
 	waited := time.Since(start)
 	t.Logf("remaining=0 reset=1s: the next request waited %v", waited.Round(time.Millisecond))
-	if waited < 900*time.Millisecond {
-		t.Fatalf("gate did not hold: waited %v", waited)
-	}
+	assert.GreaterOrEqual(t, waited, 900*time.Millisecond, "gate did not hold: waited %v", waited)
 	c.account.mu.Lock()
 	got := c.account.windows[0].limit
 	c.account.mu.Unlock()
-	if got != 100 {
-		t.Fatalf("limit header not applied: %d", got)
-	}
+	assert.Equal(t, 100, got, "limit header not applied: %d", got)
 }
 
 func TestSharedAccount(t *testing.T) {
 	s, _ := telephony.NewSettings()
 	mk := func(cred string) *Client {
 		c, err := New(Config{Provider: "p", DefaultBaseURL: "http://127.0.0.1:9", Credential: cred, Authorize: func(http.Header) {}, Settings: s})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return c
 	}
 	a1, a2, b := mk("a"), mk("a"), mk("b")
-	if a1.Account() != a2.Account() || a1.Account() == b.Account() {
-		t.Fatal("accounts not shared by credential")
-	}
+	assert.Same(t, a1.Account(), a2.Account(), "accounts not shared by credential")
+	assert.NotSame(t, a1.Account(), b.Account(), "accounts not shared by credential")
 }
 
 func TestKeyedLimiter(t *testing.T) {
-	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("initiate", 5.0/60, 5, 2)
+	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("initiate", time.Minute/5, 5)
 	for i := range 5 {
-		if _, _, ok, _ := k.Take(t.Context(), "u1", 0); !ok {
-			t.Fatalf("token %d refused", i)
-		}
+		_, _, ok, _ := k.Take(t.Context(), "u1", 0)
+		require.True(t, ok, "token %d refused", i)
 	}
 	_, wait, ok, _ := k.Take(t.Context(), "u1", time.Second)
-	if ok || wait < 11*time.Second {
-		t.Fatalf("sixth token: ok=%v wait=%v", ok, wait)
-	}
+	assert.False(t, ok, "sixth token: ok=%v wait=%v", ok, wait)
+	assert.GreaterOrEqual(t, wait, 11*time.Second, "sixth token: ok=%v wait=%v", ok, wait)
+	// Per-key buckets are exact GCRA buckets, forgotten only once full
+	// (296d441): other keys do not evict u1's, which stays spent.
 	k.Take(t.Context(), "u2", 0)
-	k.Take(t.Context(), "u3", 0) // evicts u1
-	if _, _, ok, _ := k.Take(t.Context(), "u1", 0); !ok {
-		t.Fatal("LRU did not evict u1")
-	}
+	k.Take(t.Context(), "u3", 0)
+	_, _, ok, _ = k.Take(t.Context(), "u1", 0)
+	assert.False(t, ok, "other keys reset u1's spent bucket")
 }
 
 // A window the provider reports spent for longer than MaxRetryWait makes
@@ -213,16 +193,17 @@ func TestSpentWindowBeyondMaxWaitFailsFast(t *testing.T) {
 		cfg.Windows = []Window{{Limit: 30, Period: time.Minute}}
 		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
 	}, telephony.WithMaxRetryWait(100*time.Millisecond))
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
 	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	elapsed := time.Since(start)
 	var te *telephony.Error
-	if !errors.As(err, &te) || !errors.Is(err, telephony.ErrRateLimited) || te.RetryAfter < 59*time.Second ||
-		n.Load() != 1 || time.Since(start) > 500*time.Millisecond {
-		t.Fatalf("got %v after %v and %d requests", err, time.Since(start), n.Load())
-	}
+	assert.LessOrEqual(t, elapsed, 500*time.Millisecond, "got %v after %v and %d requests", err, elapsed, n.Load())
+	assert.Equal(t, int64(1), n.Load(), "got %v after %v and %d requests", err, elapsed, n.Load())
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "got %v after %v and %d requests", err, elapsed, n.Load())
+	require.ErrorAs(t, err, &te, "got %v after %v and %d requests", err, elapsed, n.Load())
+	assert.GreaterOrEqual(t, te.RetryAfter, 59*time.Second, "got %v after %v and %d requests", err, elapsed, n.Load())
 }
 
 // Clients built per request with WithRateLimit share the account's limiter
@@ -231,26 +212,20 @@ func TestWithRateLimitSharedAcrossClients(t *testing.T) {
 	srv, n := counting(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) })
 	defer srv.Close()
 	s, err := telephony.NewSettings(telephony.WithBaseURL(srv.URL), telephony.WithRateLimit(0.5, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	mk := func() *Client {
 		c, err := New(Config{Provider: "test", Credential: "per-request-clients", Authorize: func(http.Header) {}, Settings: s})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		t.Cleanup(c.http.CloseIdleConnections)
 		return c
 	}
-	if _, err := mk().Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err = mk().Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	_, err = mk().Do(ctx, &Request{Method: http.MethodGet, Path: "/x"})
-	if !errors.Is(err, telephony.ErrRateLimited) || n.Load() != 1 {
-		t.Fatalf("a second client got a fresh burst: %v, %d requests", err, n.Load())
-	}
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "a second client got a fresh burst: %v, %d requests", err, n.Load())
+	assert.Equal(t, int64(1), n.Load(), "a second client got a fresh burst: %v, %d requests", err, n.Load())
 }
 
 // One far-future reset header cannot close the account for years.
@@ -266,14 +241,12 @@ func TestFarFutureResetIsBounded(t *testing.T) {
 		cfg.Windows = []Window{{Limit: 3, Period: time.Minute}}
 		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
 	})
-	if _, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"}); err != nil {
-		t.Fatal(err)
-	}
 	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
+	require.NoError(t, err)
+	_, err = c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x"})
 	var te *telephony.Error
-	if !errors.As(err, &te) || te.RetryAfter > 2*time.Minute {
-		t.Fatalf("want a wait of at most two windows, got %v", err)
-	}
+	require.ErrorAs(t, err, &te, "want a wait of at most two windows, got %v", err)
+	assert.LessOrEqual(t, te.RetryAfter, 2*time.Minute, "want a wait of at most two windows, got %v", err)
 }
 
 // A POST answered 429 did nothing: cancelling while waiting to retry is a
@@ -287,23 +260,19 @@ func TestCancelAfter429IsNotOutcomeUnknown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	err := post(ctx, newTestClient(t, srv.URL))
-	if !errors.Is(err, telephony.ErrRateLimited) || errors.Is(err, telephony.ErrOutcomeUnknown) ||
-		!errors.Is(err, context.Canceled) || n.Load() != 1 {
-		t.Fatalf("got %v after %d requests", err, n.Load())
-	}
+	assert.ErrorIs(t, err, telephony.ErrRateLimited, "got %v after %d requests", err, n.Load())
+	assert.NotErrorIs(t, err, telephony.ErrOutcomeUnknown, "got %v after %d requests", err, n.Load())
+	assert.ErrorIs(t, err, context.Canceled, "got %v after %d requests", err, n.Load())
+	assert.Equal(t, int64(1), n.Load(), "got %v after %d requests", err, n.Load())
 }
 
 func TestKeyedLimiterRelease(t *testing.T) {
-	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("update", rate.Every(5*time.Minute), 1, 10)
+	k := (&Account{keyed: map[string]*KeyedLimiter{}}).Keyed("update", 5*time.Minute, 1)
 	release, _, ok, _ := k.Take(t.Context(), "r1", 0)
-	if !ok {
-		t.Fatal("first token refused")
-	}
+	require.True(t, ok, "first token refused")
 	release() // the request was refused: give the token back
-	if _, _, ok, _ := k.Take(t.Context(), "r1", 0); !ok {
-		t.Fatal("released token not available")
-	}
-	if _, _, ok, _ := k.Take(t.Context(), "r1", 0); ok {
-		t.Fatal("a kept token was handed out twice")
-	}
+	_, _, ok, _ = k.Take(t.Context(), "r1", 0)
+	require.True(t, ok, "released token not available")
+	_, _, ok, _ = k.Take(t.Context(), "r1", 0)
+	assert.False(t, ok, "a kept token was handed out twice")
 }

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // R5: Retry-After in every form the RFC allows, clamped to the maximum.
@@ -30,9 +33,8 @@ func TestR5RetryAfterTable(t *testing.T) {
 		d, ok := ParseRetryAfter(tt.in, now)
 		got := ClampWait(d, cap)
 		t.Logf("R5 %-17s %-32q -> wait=%v ok=%v (not ok: jittered backoff instead)", tt.name, tt.in, got, ok)
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("%s: got %v,%v want %v,%v", tt.name, got, ok, tt.want, tt.ok)
-		}
+		assert.Equal(t, tt.ok, ok, "%s: got %v,%v want %v,%v", tt.name, got, ok, tt.want, tt.ok)
+		assert.Equal(t, tt.want, got, "%s: got %v,%v want %v,%v", tt.name, got, ok, tt.want, tt.ok)
 	}
 }
 
@@ -46,14 +48,12 @@ func TestParseReset(t *testing.T) {
 		now.Add(5 * time.Second).UTC().Format(time.RFC3339): 5 * time.Second,
 	} {
 		got, ok := ParseReset(in, now)
-		if !ok || got != want {
-			t.Errorf("ParseReset(%q) = %v,%v want %v", in, got, ok, want)
-		}
+		assert.True(t, ok, "ParseReset(%q) = %v,%v want %v", in, got, ok, want)
+		assert.Equal(t, want, got, "ParseReset(%q) = %v,%v want %v", in, got, ok, want)
 	}
 	for _, bad := range []string{"", "-1", "NaN", "x", "1e300"} {
-		if _, ok := ParseReset(bad, now); ok {
-			t.Errorf("ParseReset(%q) accepted", bad)
-		}
+		_, ok := ParseReset(bad, now)
+		assert.False(t, ok, "ParseReset(%q) accepted", bad)
 	}
 }
 
@@ -70,9 +70,9 @@ func FuzzRetryAfterWait(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, parse := range []func(string, time.Time) (time.Duration, bool){ParseRetryAfter, ParseReset} {
 			d, _ := parse(v, now)
-			if w := ClampWait(d, cap); w < 0 || w > cap {
-				t.Fatalf("wait %v for %q outside [0, %v]", w, v, cap)
-			}
+			w := ClampWait(d, cap)
+			require.GreaterOrEqual(t, w, time.Duration(0), "wait %v for %q outside [0, %v]", w, v, cap)
+			require.LessOrEqual(t, w, cap, "wait %v for %q outside [0, %v]", w, v, cap)
 		}
 	})
 }

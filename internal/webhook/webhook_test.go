@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
@@ -24,43 +25,36 @@ func TestReadBodyLimit(t *testing.T) {
 			r.ContentLength = -1
 		}
 		_, err := ReadBody(httptest.NewRecorder(), r, MaxRoutingBody)
-		if !errors.Is(err, ErrTooLarge) {
-			t.Fatalf("chunked=%v: got %v", chunked, err)
-		}
+		assert.ErrorIs(t, err, ErrTooLarge, "chunked=%v: got %v", chunked, err)
 	}
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("ok"))
-	if b, err := ReadBody(httptest.NewRecorder(), r, 10); err != nil || string(b) != "ok" {
-		t.Fatal(b, err)
-	}
+	b, err := ReadBody(httptest.NewRecorder(), r, 10)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(b))
 }
 
 func TestEqualSecret(t *testing.T) {
-	if !EqualSecret("tok", "tok") || EqualSecret("tok", "tok2") || EqualSecret("", "") || EqualSecret("x", "") {
-		t.Fatal("EqualSecret wrong")
-	}
+	assert.True(t, EqualSecret("tok", "tok"), "EqualSecret wrong: tok, tok")
+	assert.False(t, EqualSecret("tok", "tok2"), "EqualSecret wrong: tok, tok2")
+	assert.False(t, EqualSecret("", ""), "EqualSecret wrong: empty secrets")
+	assert.False(t, EqualSecret("x", ""), "EqualSecret wrong: x, empty")
 }
 
 func TestDedupe(t *testing.T) {
 	d := NewDedupe(time.Hour, 3)
 	now := time.Unix(0, 0)
 	d.now = func() time.Time { return now }
-	if !d.First("a") || d.First("a") {
-		t.Fatal("duplicate not detected")
-	}
+	require.True(t, d.First("a"), "first delivery reported as a duplicate")
+	assert.False(t, d.First("a"), "duplicate not detected")
 	d.First("b")
 	d.First("c")
 	d.First("d") // evicts a: the store is bounded
-	if d.Len() > 3 || !d.First("a") {
-		t.Fatalf("bound not kept: len=%d", d.Len())
-	}
+	assert.LessOrEqual(t, d.Len(), 3, "bound not kept: len=%d", d.Len())
+	assert.True(t, d.First("a"), "bound not kept: a still remembered, len=%d", d.Len())
 	now = now.Add(2 * time.Hour)
-	if !d.First("d") {
-		t.Fatal("expired key still remembered")
-	}
+	assert.True(t, d.First("d"), "expired key still remembered")
 	d.Forget("d")
-	if !d.First("d") {
-		t.Fatal("Forget had no effect")
-	}
+	assert.True(t, d.First("d"), "Forget had no effect")
 }
 
 // R20 in miniature: five concurrent deliveries of one key, one side effect.
@@ -78,9 +72,7 @@ func TestDedupeConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if effects.Load() != 1 {
-		t.Fatalf("side effects=%d", effects.Load())
-	}
+	assert.Equal(t, int64(1), effects.Load(), "side effects=%d", effects.Load())
 }
 
 func TestRunnerBoundsAndClose(t *testing.T) {
@@ -89,19 +81,14 @@ func TestRunnerBoundsAndClose(t *testing.T) {
 	var ran atomic.Int64
 	job := func(ctx context.Context) { <-release; ran.Add(1) }
 	first, second := r.TryGo(job), r.TryGo(job)
-	if !first || !second {
-		t.Fatal("runner refused work below its limit")
-	}
-	if r.TryGo(job) {
-		t.Fatal("runner accepted work over its limit")
-	}
+	require.True(t, first, "runner refused work below its limit")
+	require.True(t, second, "runner refused work below its limit")
+	assert.False(t, r.TryGo(job), "runner accepted work over its limit")
 	close(release)
-	if err := r.Close(t.Context()); err != nil || ran.Load() != 2 {
-		t.Fatalf("close: %v ran=%d", err, ran.Load())
-	}
-	if r.TryGo(job) {
-		t.Fatal("closed runner accepted work")
-	}
+	err := r.Close(t.Context())
+	require.NoError(t, err, "close: %v ran=%d", err, ran.Load())
+	assert.Equal(t, int64(2), ran.Load(), "close: %v ran=%d", err, ran.Load())
+	assert.False(t, r.TryGo(job), "closed runner accepted work")
 }
 
 func TestRunnerCloseCancelsLateJobs(t *testing.T) {
@@ -109,9 +96,7 @@ func TestRunnerCloseCancelsLateJobs(t *testing.T) {
 	r.TryGo(func(ctx context.Context) { <-ctx.Done() })
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	if err := r.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v", err)
-	}
+	assert.ErrorIs(t, r.Close(ctx), context.DeadlineExceeded)
 	r.Wait()
 }
 
@@ -123,9 +108,9 @@ func TestRunnerCloseDoesNotWaitForStubbornJobs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := r.Close(ctx); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
-		t.Fatalf("Close returned %v after %v", err, time.Since(start))
-	}
+	err := r.Close(ctx)
+	assert.LessOrEqual(t, time.Since(start), time.Second, "Close returned %v after %v", err, time.Since(start))
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "Close returned %v after %v", err, time.Since(start))
 	close(release)
 	r.Wait()
 }
@@ -134,10 +119,6 @@ func TestRunnerSurvivesPanic(t *testing.T) {
 	r := NewRunner(1, 0)
 	r.TryGo(func(context.Context) { panic("boom") })
 	r.Wait()
-	if !r.TryGo(func(context.Context) {}) {
-		t.Fatal("slot not released after a panic")
-	}
-	if err := r.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	assert.True(t, r.TryGo(func(context.Context) {}), "slot not released after a panic")
+	assert.NoError(t, r.Close(t.Context()))
 }

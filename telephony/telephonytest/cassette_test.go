@@ -2,7 +2,6 @@ package telephonytest_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 	"go.uber.org/goleak"
 )
@@ -28,47 +29,33 @@ func TestRecordScrubReplay(t *testing.T) {
 		strings.NewReader(`{"name":"r","secret":"router-secret-0123456789abcdef0123","callback_url":"https://crm.example.com/cb?sb_token=CALLBACKTOKEN&x=1"}`))
 	req.Header.Set("Authorization", "Bearer k-SECRETKEY")
 	resp, err := rec.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(got), "router-secret") {
-		t.Fatal("the recorder altered the live response")
-	}
+	assert.Contains(t, string(got), "router-secret", "the recorder altered the live response")
 	path := filepath.Join(t.TempDir(), "c.json")
-	if err := rec.Save(path); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, rec.Save(path))
 	data, _ := os.ReadFile(path)
 	for _, secret := range []string{"k-SECRETKEY", "router-secret", "session=abc", "Bearer", "CALLBACKTOKEN"} {
-		if strings.Contains(string(data), secret) {
-			t.Fatalf("cassette holds %q:\n%s", secret, data)
-		}
+		assert.NotContains(t, string(data), secret, "cassette holds %q", secret)
 	}
 
 	rp, err := telephonytest.NewReplayer(path, "k-SECRETKEY")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// Same request, other key order and a different (scrubbed) secret value.
 	req2, _ := http.NewRequest(http.MethodPost, "https://dialpad.com/api/v2/callrouters?a=1&b=2&apikey=k-SECRETKEY",
 		strings.NewReader(`{"secret":"another-secret-value-0123456789abcd","name":"r","callback_url":"https://crm.example.com/cb?sb_token=OTHERTOKEN&x=1"}`))
 	resp2, err := rp.Client().Do(req2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, _ := io.ReadAll(resp2.Body)
 	resp2.Body.Close()
 	var decoded struct{ ID int }
-	if resp2.StatusCode != 200 || json.Unmarshal(body, &decoded) != nil || decoded.ID != 7 {
-		t.Fatalf("replay: %d %s", resp2.StatusCode, body)
-	}
+	assert.Equal(t, 200, resp2.StatusCode, "replay: %d %s", resp2.StatusCode, body)
+	require.NoError(t, json.Unmarshal(body, &decoded), "replay: %d %s", resp2.StatusCode, body)
+	assert.Equal(t, 7, decoded.ID, "replay: %d %s", resp2.StatusCode, body)
 	req3, _ := http.NewRequest(http.MethodGet, "https://dialpad.com/api/v2/users", nil)
-	if _, err := rp.Client().Do(req3); !errors.Is(err, telephonytest.ErrNotRecorded) || !strings.Contains(err.Error(), "GET /api/v2/users") {
-		t.Fatalf("unrecorded request: %v", err)
-	}
-	if len(rp.Unused()) != 0 {
-		t.Fatal("interaction not marked used")
-	}
+	_, err = rp.Client().Do(req3)
+	assert.ErrorIs(t, err, telephonytest.ErrNotRecorded, "unrecorded request: %v", err)
+	assert.ErrorContains(t, err, "GET /api/v2/users", "unrecorded request: %v", err)
+	assert.Empty(t, rp.Unused(), "interaction not marked used")
 }
