@@ -256,7 +256,7 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 
 // sharedTimeout bounds one round trip to the shared state, so that a
 // stalled store degrades to the local share instead of holding requests.
-const sharedTimeout = 500 * time.Millisecond
+const sharedTimeout = 2 * time.Second
 
 // waitShared is wait against the shared state: one atomic admission per
 // try, sleeping between tries. Errors of the store come back as
