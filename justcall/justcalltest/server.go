@@ -130,6 +130,7 @@ type Server struct {
 	interval    time.Duration
 	nextUserID  int64
 	nextRequest int
+	webhookZone *time.Location
 	rl          rateState
 }
 

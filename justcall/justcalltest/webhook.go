@@ -11,7 +11,8 @@ import (
 
 // SendWebhook posts a v2.1 webhook of the given type to url, signed with
 // APISecret as JustCall signs them (justcall.Signature, version v1, the
-// request timestamp in UTC), and returns the receiver's status code. data
+// zone-less request timestamp in UTC or in the zone SetWebhookZone
+// chose), and returns the receiver's status code. data
 // becomes the body's data; CallObject builds one for a simulated call.
 // request_id values count up, so a test can tell deliveries apart.
 func (s *Server) SendWebhook(url, eventType string, data any) (int, error) {
@@ -35,7 +36,13 @@ func (s *Server) SendWebhookAs(url, eventType, requestID string, at time.Time, d
 	if err != nil {
 		return 0, err
 	}
-	ts := at.UTC().Format(justcall.TimestampLayout)
+	s.mu.Lock()
+	zone := s.webhookZone
+	s.mu.Unlock()
+	if zone == nil {
+		zone = time.UTC
+	}
+	ts := at.In(zone).Format(justcall.TimestampLayout)
 	h := http.Header{}
 	h.Set(justcall.HeaderSignature, justcall.Signature(APISecret, url, eventType, ts))
 	h.Set(justcall.HeaderSignatureVersion, "v1")
@@ -61,4 +68,15 @@ func (s *Server) CallObject(callID string) map[string]any {
 		return callObject(c)
 	}
 	return nil
+}
+
+// SetWebhookZone makes SendWebhook and SendWebhookAs write
+// x-justcall-request-timestamp as the wall clock of loc, with no zone in
+// it, as JustCall would if it used local time (it does not say which zone
+// it uses). Nil restores UTC, the default. For example,
+// time.FixedZone("UTC+2", 2*3600) or time.LoadLocation("America/New_York").
+func (s *Server) SetWebhookZone(loc *time.Location) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhookZone = loc
 }
