@@ -53,8 +53,9 @@ type Number struct {
 	IsIVR              bool   `json:"is_ivr,omitempty"`
 }
 
-// E164 returns Digits without the spaces and punctuation Aircall adds.
-func (n Number) E164() string { return normalizeNumber(n.Digits) }
+// E164 returns Digits in E.164 form, without the spaces and punctuation
+// Aircall adds (telephony.NormalizeNumber), or Digits when it is no number.
+func (n Number) E164() string { return telephony.NormalizeNumber(n.Digits) }
 
 // Meta is the pagination block of an Aircall listing.
 type Meta struct {

@@ -491,8 +491,8 @@ func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, er
 	call := telephony.InboundCall{
 		Provider:    telephony.ProviderDialpad,
 		CallID:      strconv.FormatInt(int64(req.CallID), 10),
-		From:        string(req.ExternalNumber),
-		To:          string(req.InternalNumber),
+		From:        telephony.NormalizeNumber(string(req.ExternalNumber)),
+		To:          telephony.NormalizeNumber(string(req.InternalNumber)),
 		ContactID:   string(req.ContactID),
 		ContactType: string(req.ContactType),
 	}

@@ -270,6 +270,7 @@ func whDecode(v *rtVerifier, body []byte) (telephony.CallEvent, string, int, err
 	default:
 		ev.From, ev.To = string(e.ExternalNumber), string(e.InternalNumber)
 	}
+	ev.From, ev.To = telephony.NormalizeNumber(ev.From), telephony.NormalizeNumber(ev.To)
 	if e.Target != nil && strings.EqualFold(string(e.Target.Type), "user") {
 		ev.AgentID = string(e.Target.ID)
 	}

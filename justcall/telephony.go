@@ -55,7 +55,8 @@ func (d driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephony
 		return nil, err
 	}
 	out := &telephony.Call{
-		ID: call.CallID, Provider: telephony.ProviderJustCall, From: call.From, To: call.To,
+		ID: call.CallID, Provider: telephony.ProviderJustCall,
+		From: telephony.NormalizeNumber(call.From), To: telephony.NormalizeNumber(call.To),
 		Direction: direction(call.Direction), Status: callStatus(call.Status),
 	}
 	if call.AgentID != 0 {

@@ -440,8 +440,9 @@ func decodeEventIn(env *envelope, requestTS string, offset time.Duration) (telep
 	} else {
 		ev.From, ev.To = line, contact
 	}
-	ev.From = firstNonEmpty(ev.From, string(d.From))
-	ev.To = firstNonEmpty(ev.To, string(d.To))
+	// JustCall writes contact numbers without the '+' (14155550100).
+	ev.From = telephony.NormalizeNumber(firstNonEmpty(ev.From, string(d.From)))
+	ev.To = telephony.NormalizeNumber(firstNonEmpty(ev.To, string(d.To)))
 	if d.AgentID != 0 {
 		ev.AgentID = strconv.FormatInt(int64(d.AgentID), 10)
 	}

@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestValidateE164(t *testing.T) {
-	for _, ok := range []string{"+14155551234", "+442071838750", "+12"} {
+	for _, ok := range []string{"+14155551234", "+442071838750"} {
 		if err := telephony.ValidateE164(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}

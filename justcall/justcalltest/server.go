@@ -131,7 +131,9 @@ type Server struct {
 	nextUserID  int64
 	nextRequest int
 	webhookZone *time.Location
-	rl          rateState
+	// plainContact: contact_number without its '+', as JustCall sends it.
+	plainContact bool
+	rl           rateState
 }
 
 // NewServer starts a simulator. Close it when done.

@@ -65,7 +65,7 @@ func (s *Server) CallObject(callID string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c := s.findCall(callID); c != nil {
-		return callObject(c)
+		return s.callObject(c)
 	}
 	return nil
 }
@@ -79,4 +79,14 @@ func (s *Server) SetWebhookZone(loc *time.Location) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.webhookZone = loc
+}
+
+// SetPlainContactNumbers makes the call objects CallObject returns and
+// GET /v2.1/calls/{id} serves write contact_number as JustCall does, the
+// country code and number without the '+' ("14155550100"). It is off by
+// default (E.164, "+14155550100"), the form tests written before it expect.
+func (s *Server) SetPlainContactNumbers(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.plainContact = on
 }
