@@ -21,9 +21,10 @@ type driver struct{ c *Client }
 func (driver) Provider() string { return telephony.ProviderJustCall }
 
 // Capabilities: call events come from NewCallbackHandler and
-// NewWebhookHandler; JustCall has no inbound routing API.
+// NewWebhookHandler; JustCall has no inbound routing API. Dial rests on an
+// endpoint JustCall's reference does not list (MakeCallUnverified).
 func (driver) Capabilities() telephony.Capabilities {
-	return telephony.Capabilities{CallEvents: true}
+	return telephony.Capabilities{CallEvents: true, Unverified: MakeCallUnverified}
 }
 
 func (d driver) As(target any) bool {

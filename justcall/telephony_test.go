@@ -12,7 +12,7 @@ func TestPortable(t *testing.T) {
 	c := newClient(t, sim)
 	phone := c.Telephony()
 	eq(t, phone.Provider(), "justcall", "provider")
-	eq(t, phone.Capabilities(), telephony.Capabilities{Dial: true, Users: true, CallEvents: true}, "capabilities")
+	eq(t, phone.Capabilities(), telephony.Capabilities{Dial: true, Users: true, CallEvents: true, Unverified: justcall.MakeCallUnverified}, "capabilities")
 
 	call, err := phone.Dial(t.Context(), telephony.CallRequest{From: from, To: customer, AgentID: "1002"})
 	must(t, err)

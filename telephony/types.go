@@ -174,4 +174,9 @@ type Capabilities struct {
 	InboundRouting bool // the provider package can route inbound calls
 	CallEvents     bool // the provider package can receive call events
 	CallRouters    bool // the provider manages call routers (Dialpad)
+	// Unverified, when not empty, names the capabilities above that rest
+	// on an endpoint missing from the provider's official reference, and
+	// says what to check: they work against the simulator but may fail on
+	// a live account. JustCall's Dial is one (POST /v2/calls/make).
+	Unverified string
 }

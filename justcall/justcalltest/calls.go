@@ -19,7 +19,31 @@ type makeCallBody struct {
 	CallerID    string      `json:"caller_id"`
 }
 
-// makeCall is POST /v2/calls/make with the click-to-call guide's error
+// DefaultMakeCallPath is where the simulator serves click-to-call unless
+// SetMakeCallPath moves it: the guide's endpoint, which JustCall's v2.1
+// reference does not list.
+const DefaultMakeCallPath = "/v2/calls/make"
+
+// SetMakeCallPath moves click-to-call to path (for example
+// "/v2.1/calls/make"), as an account whose JustCall endpoint differs from
+// the guide's would; DefaultMakeCallPath then answers 404. "" restores
+// DefaultMakeCallPath.
+func (s *Server) SetMakeCallPath(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.makePath = path
+}
+
+func (s *Server) makeCallPath() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.makePath == "" {
+		return DefaultMakeCallPath
+	}
+	return s.makePath
+}
+
+// makeCall is POST /v2/calls/make (or SetMakeCallPath's path) with the click-to-call guide's error
 // table: 400 for a
 // missing from or to, 404 for a from number not in the account (or an
 // unknown agent).
