@@ -124,7 +124,7 @@ func TestRoutingDecodesRequest(t *testing.T) {
 		if c := <-got; c != want {
 			t.Errorf("InboundCall = %+v, want %+v", c, want)
 		}
-		if a := rtAnswerOf(t, answer); a != (rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}) {
+		if a := rtAnswerOf(t, answer); a != (rtAnswer{TargetID: 77, TargetType: "department"}) {
 			t.Errorf("answer = %s", answer)
 		}
 	}
@@ -160,10 +160,10 @@ func TestRoutingFallbacks(t *testing.T) {
 		return behaviour[id](ctx)
 	}, RoutingOptions{Budget: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	srv := rtServe(t, h)
-	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	fallback := rtAnswer{TargetID: 9000, TargetType: "callcenter"}
 	want := map[int64]rtAnswer{
-		1: {Action: "route", TargetID: 5, TargetType: "user"},
-		9: {Action: "route", TargetID: 3, TargetType: "office"},
+		1: {TargetID: 5, TargetType: "user"},
+		9: {TargetID: 3, TargetType: "office"},
 	}
 	for id := int64(1); id <= 9; id++ {
 		status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, id))
@@ -571,8 +571,8 @@ func TestRoutingVerifiedButUndecodableClaims(t *testing.T) {
 		}
 		return []byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), c))
 	}
-	route77 := rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}
-	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	route77 := rtAnswer{TargetID: 77, TargetType: "department"}
+	fallback := rtAnswer{TargetID: 9000, TargetType: "callcenter"}
 	for _, tc := range []struct {
 		name   string
 		body   []byte

@@ -159,7 +159,7 @@ func (s *Server) callEvent(c *Call) map[string]any {
 		}
 	}
 	ev := map[string]any{
-		"call_id": s.id(c.ID), "master_call_id": s.id(c.ID), "state": c.State, "direction": c.Direction,
+		"call_id": s.eventID(c.ID), "master_call_id": s.eventID(c.ID), "state": c.State, "direction": c.Direction,
 		"date_started": ms(c.Started), "date_connected": ms(c.Connected), "date_ended": ms(c.Ended),
 		"external_number": c.ExternalNumber, "internal_number": c.InternalNumber,
 		"target": target, "contact": map[string]any{"phone": c.ExternalNumber, "type": "local"},

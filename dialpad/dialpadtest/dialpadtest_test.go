@@ -372,7 +372,8 @@ func TestCallEventWebhooks(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("call: %d %v", status, m)
 	}
-	id := int64(m["call_id"].(float64))
+	var id int64 // REST ids are strings by default
+	_, _ = fmt.Sscan(fmt.Sprint(m["call_id"]), &id)
 	if err := srv.SetCallState(id, "connected"); err != nil {
 		t.Fatal(err)
 	}
