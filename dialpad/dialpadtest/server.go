@@ -3,8 +3,11 @@
 // routers (with Dialpad's validation, the 1-per-5-minutes update limit and
 // auto-disable after more than 10 routing errors in an hour), number
 // assignment, users with cursors, click-to-call (5 per minute per user),
-// transfers, call-event webhooks, and inbound calls that consult a router's
-// routing_url the way Dialpad does (SimulateInboundCall).
+// transfers, call-event webhooks (with agents' operator legs,
+// ConnectOperator), and inbound calls that consult a router's routing_url
+// the way Dialpad does (SimulateInboundCall). REST answers write int64 ids
+// as strings and events as numbers, as Dialpad does (SetIDsAsNumbers,
+// SetStringIDs).
 //
 // It is for tests and examples: point a client at it with
 // telephony.WithBaseURL(srv.URL()) and the key APIKey.
