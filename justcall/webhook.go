@@ -113,8 +113,9 @@ var errNotCallEvent = errors.New("justcall: not a call event")
 // signature covers the timestamp (it cannot be moved) and the dedupe
 // remembers every delivery's request_id and signature for that long (see
 // WebhookOptions.DedupeTTL); a dedupe that forgets sooner (a short
-// DedupeTTL, or more than 100,000 deliveries in the period) reopens those
-// windows. Set opts.TimestampZone once you know your account's zone to get
+// DedupeTTL, more than 100,000 deliveries in the period, a restart, or
+// another replica behind the same URL, since the dedupe is in memory)
+// reopens those windows. Set opts.TimestampZone once you know your account's zone to get
 // the plain 300 s window back.
 //
 // The signature does NOT cover the body's data: whoever holds one valid
@@ -267,8 +268,9 @@ func verify(secrets []string, h http.Header, body []byte, tolerance time.Duratio
 
 // verifyIn checks a delivery's signature and timestamp against each secret
 // and returns the zone offset the timestamp was written in. With a nil zone
-// the timestamp is read as UTC and any whole-hour offset in
-// [MinZoneOffset, MaxZoneOffset] is allowed (zoneOffset). Only the envelope
+// a zone-less timestamp (TimestampLayout) is read as UTC and any whole-hour
+// offset in [MinZoneOffset, MaxZoneOffset] is allowed (zoneOffset); one
+// that names its zone (Unix seconds, RFC 3339) gets the plain window. Only the envelope
 // is decoded; data is left raw.
 func verifyIn(secrets []string, h http.Header, body []byte, tolerance time.Duration, zone *time.Location, now time.Time) (*envelope, time.Duration, error) {
 	sigHex := strings.TrimSpace(h.Get(HeaderSignature))
@@ -286,6 +288,9 @@ func verifyIn(secrets []string, h http.Header, body []byte, tolerance time.Durat
 	at, err := parseTime(ts)
 	if err != nil || ts == "" {
 		return nil, 0, errors.New("missing or malformed " + HeaderRequestTimestamp)
+	}
+	if _, err := time.Parse(TimestampLayout, strings.TrimSpace(ts)); err != nil {
+		zone = time.UTC // Unix seconds or RFC 3339 carry their zone: no offset to guess
 	}
 	offset, inWindow := zoneOffset(now, at, tolerance, zone)
 	if !inWindow {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,4 +188,28 @@ func TestWebhookTimestampZonePinned(t *testing.T) {
 	evs := sink.events()
 	require.Len(t, evs, 1)
 	assert.WithinDuration(t, time.Now(), evs[0].Time, 5*time.Second, "CallEvent.Time is the true instant")
+}
+
+// TestWebhookZonedTimestampGetsThePlainWindow: a timestamp that carries its
+// zone (RFC 3339, Unix seconds) has no offset to guess: an hour off is
+// refused.
+func TestWebhookZonedTimestampGetsThePlainWindow(t *testing.T) {
+	sim := newSim(t)
+	wh, sink, url := zoneHandler(t, justcall.WebhookOptions{})
+	now := time.Now()
+	for i, tc := range []struct {
+		ts   string
+		want int
+	}{
+		{now.UTC().Format(time.RFC3339), http.StatusOK},
+		{now.Add(time.Hour).UTC().Format(time.RFC3339), http.StatusUnauthorized},
+		{strconv.FormatInt(now.Unix(), 10), http.StatusOK},
+		{strconv.FormatInt(now.Add(-time.Hour).Unix(), 10), http.StatusUnauthorized},
+	} {
+		code, err := sim.SendWebhookRaw(url, "call.missed", fmt.Sprintf("01ZONED%02d", i), tc.ts, zoneCall(5000+i))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, code, "timestamp %s", tc.ts)
+	}
+	require.NoError(t, wh.Close(t.Context()))
+	assert.Len(t, sink.events(), 2)
 }

@@ -26,6 +26,19 @@ func (s *Server) SendWebhook(url, eventType string, data any) (int, error) {
 // SendWebhookAs is SendWebhook with a chosen request_id and timestamp: use
 // it to replay a delivery or to send one from outside the time window.
 func (s *Server) SendWebhookAs(url, eventType, requestID string, at time.Time, data any) (int, error) {
+	s.mu.Lock()
+	zone := s.webhookZone
+	s.mu.Unlock()
+	if zone == nil {
+		zone = time.UTC
+	}
+	return s.SendWebhookRaw(url, eventType, requestID, at.In(zone).Format(justcall.TimestampLayout), data)
+}
+
+// SendWebhookRaw is SendWebhookAs with the x-justcall-request-timestamp
+// written verbatim (and signed as written): use it to send a timestamp in
+// another form than JustCall's, such as RFC 3339 or Unix seconds.
+func (s *Server) SendWebhookRaw(url, eventType, requestID, timestamp string, data any) (int, error) {
 	if s.ctx.Err() != nil {
 		return 0, fmt.Errorf("justcalltest: server closed")
 	}
@@ -36,13 +49,7 @@ func (s *Server) SendWebhookAs(url, eventType, requestID string, at time.Time, d
 	if err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	zone := s.webhookZone
-	s.mu.Unlock()
-	if zone == nil {
-		zone = time.UTC
-	}
-	ts := at.In(zone).Format(justcall.TimestampLayout)
+	ts := timestamp
 	h := http.Header{}
 	h.Set(justcall.HeaderSignature, justcall.Signature(APISecret, url, eventType, ts))
 	h.Set(justcall.HeaderSignatureVersion, "v1")
