@@ -68,7 +68,7 @@ func NormalizeNumber(s string) string {
 	}
 	var possible string
 	for i, in := range [2]string{s, "+" + s} {
-		if i == 1 && strings.HasPrefix(strings.TrimLeft(s, " ("), "+") {
+		if i == 1 && strings.HasPrefix(s, "+") {
 			break
 		}
 		n, err := phonenumbers.Parse(in, DefaultRegion())

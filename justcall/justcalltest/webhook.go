@@ -12,8 +12,8 @@ import (
 // SendWebhook posts a v2.1 webhook of the given type to url, signed with
 // APISecret as JustCall signs them (justcall.Signature, version v1, the
 // zone-less request timestamp in UTC or in the zone SetWebhookZone
-// chose), and returns the receiver's status code. data
-// becomes the body's data; CallObject builds one for a simulated call.
+// chose), and returns the receiver's status code. data becomes the body's
+// data; CallObject builds one for a simulated call.
 // request_id values count up, so a test can tell deliveries apart.
 func (s *Server) SendWebhook(url, eventType string, data any) (int, error) {
 	s.mu.Lock()
@@ -49,11 +49,10 @@ func (s *Server) SendWebhookRaw(url, eventType, requestID, timestamp string, dat
 	if err != nil {
 		return 0, err
 	}
-	ts := timestamp
 	h := http.Header{}
-	h.Set(justcall.HeaderSignature, justcall.Signature(APISecret, url, eventType, ts))
+	h.Set(justcall.HeaderSignature, justcall.Signature(APISecret, url, eventType, timestamp))
 	h.Set(justcall.HeaderSignatureVersion, "v1")
-	h.Set(justcall.HeaderRequestTimestamp, ts)
+	h.Set(justcall.HeaderRequestTimestamp, timestamp)
 	d := s.post(url, "webhook", "", eventType, body, h)
 	s.mu.Lock()
 	s.deliveries = append(s.deliveries, d)
