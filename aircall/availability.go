@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -43,25 +42,7 @@ func (a Availability) Free() bool { return a.Availability == AvailabilityAvailab
 //
 // API: GET /v1/users/availabilities
 func (s *UsersService) Availabilities(ctx context.Context, opts *ListOptions) iter.Seq2[Availability, error] {
-	const route = "/v1/users/availabilities"
-	q, err := opts.query(op(http.MethodGet, route))
-	if err != nil {
-		return func(yield func(Availability, error) bool) { yield(Availability{}, err) }
-	}
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]Availability, string, error) {
-		var out struct {
-			Users []Availability `json:"users"`
-			Meta  Meta           `json:"meta"`
-		}
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
-		}
-		if _, err := s.c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.Users, out.Meta.NextPageLink, nil
-	})
+	return list[Availability, availabilitiesPage](ctx, s.c, "/v1/users/availabilities", opts)
 }
 
 // GetAvailability returns one user's availability.

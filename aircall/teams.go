@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -31,25 +30,7 @@ type TeamsService struct{ c *Client }
 //
 // API: GET /v1/teams
 func (s *TeamsService) List(ctx context.Context, opts *ListOptions) iter.Seq2[Team, error] {
-	const route = "/v1/teams"
-	q, err := opts.query(op(http.MethodGet, route))
-	if err != nil {
-		return func(yield func(Team, error) bool) { yield(Team{}, err) }
-	}
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]Team, string, error) {
-		var out struct {
-			Teams []Team `json:"teams"`
-			Meta  Meta   `json:"meta"`
-		}
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
-		}
-		if _, err := s.c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.Teams, out.Meta.NextPageLink, nil
-	})
+	return list[Team, teamsPage](ctx, s.c, "/v1/teams", opts)
 }
 
 // Get returns one team with its members, or an error matching

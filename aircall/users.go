@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -129,25 +128,7 @@ type UsersService struct {
 //
 // API: GET /v1/users
 func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[User, error] {
-	const route = "/v1/users"
-	q, err := opts.query(op(http.MethodGet, route))
-	if err != nil {
-		return func(yield func(User, error) bool) { yield(User{}, err) }
-	}
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]User, string, error) {
-		var out struct {
-			Users []User `json:"users"`
-			Meta  Meta   `json:"meta"`
-		}
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
-		}
-		if _, err := s.c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.Users, out.Meta.NextPageLink, nil
-	})
+	return list[User, usersPage](ctx, s.c, "/v1/users", opts)
 }
 
 // Get returns one user with the numbers assigned to them.
