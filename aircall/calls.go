@@ -143,25 +143,6 @@ func unixTime(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// normalizeNumber turns Aircall's display form ("+33 6 12 34 56 78",
-// "+1 (415) 555-0100") into E.164 when the result is valid E.164, and
-// returns s unchanged otherwise (for example "anonymous").
-func normalizeNumber(s string) string {
-	s = strings.TrimSpace(s)
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case ' ', '-', '.', '(', ')', '\u00a0', '\t':
-			continue
-		}
-		b.WriteRune(r)
-	}
-	if n := b.String(); telephony.ValidateE164(n) == nil {
-		return n
-	}
-	return s
-}
-
 // UnmarshalJSON accepts the call id as a number or a numeric string, so a
 // webhook body is not refused over the id's encoding.
 func (c *Call) UnmarshalJSON(b []byte) error {

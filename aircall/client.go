@@ -37,6 +37,8 @@ type Client struct {
 	Users *UsersService
 	// Calls reads and transfers calls.
 	Calls *CallsService
+	// Teams lists and reads teams.
+	Teams *TeamsService
 
 	t *transport.Client
 }
@@ -76,6 +78,7 @@ func New(apiID, apiToken string, opts ...telephony.Option) (*Client, error) {
 	c := &Client{t: t}
 	c.Users = &UsersService{c: c, dir: newDirectory()}
 	c.Calls = &CallsService{c: c}
+	c.Teams = &TeamsService{c: c}
 	c.Users.dir.list = c.Users.listAll
 	return c, nil
 }

@@ -20,10 +20,18 @@
 // (webhook bodies are not signed), redeliveries transfer once, and every
 // failure reaches RoutingOptions.OnError and the logger.
 //
+// # Availability
+//
+// A user's availability_status (User.AvailabilityStatus, and the Available
+// flag beside it) is what the user chose; whether they can take a call now
+// is Aircall's availability (Users.Availabilities, Users.GetAvailability:
+// in_call, after_call_work, do_not_disturb, offline, available). The
+// portable Users reports the latter in telephony.User.Available.
+//
 // # Pagination
 //
-// Users.List is an iter.Seq2 that follows meta.next_page_link, 50 users a
-// page by default. Aircall caps every listing at MaxListRecords (10,000)
+// Users.List, Users.Availabilities and Teams.List are iter.Seq2 values that
+// follow meta.next_page_link, 50 records a page by default. Aircall caps every listing at MaxListRecords (10,000)
 // records whatever the paging; split larger listings with ListOptions.From
 // and To.
 //

@@ -89,9 +89,9 @@ func (e *Event) CallEvent(c *Call) telephony.CallEvent {
 		Status: eventStatus(e.Event, c), Direction: direction(c.Direction),
 		Duration: seconds(c.Duration), Time: e.Time(),
 	}
-	ours, theirs := "", normalizeNumber(c.RawDigits)
+	ours, theirs := "", telephony.NormalizeNumber(c.RawDigits)
 	if c.Number != nil {
-		ours = normalizeNumber(c.Number.Digits)
+		ours = telephony.NormalizeNumber(c.Number.Digits)
 	}
 	ev.From, ev.To = theirs, ours
 	if ev.Direction == telephony.DirectionOutbound {
@@ -116,9 +116,9 @@ func seconds(s int64) time.Duration {
 // inboundCall builds what a RouteFunc receives from a call.created event.
 func inboundCall(e *Event, c *Call) telephony.InboundCall {
 	in := telephony.InboundCall{Provider: telephony.ProviderAircall, CallID: strconv.FormatInt(c.ID, 10),
-		From: normalizeNumber(c.RawDigits), StartedAt: c.Started()}
+		From: telephony.NormalizeNumber(c.RawDigits), StartedAt: c.Started()}
 	if c.Number != nil {
-		in.To = normalizeNumber(c.Number.Digits)
+		in.To = telephony.NormalizeNumber(c.Number.Digits)
 	}
 	if in.StartedAt.IsZero() {
 		in.StartedAt = e.Time()

@@ -76,14 +76,44 @@ func (d driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephony
 		Direction: telephony.DirectionOutbound, Status: telephony.StatusInitiated}, nil
 }
 
+// Users lists the company's users. Available is whether the user can take
+// a call now, from Aircall's availability endpoint (Availability.Free: not
+// on a call, wrapping up, in do-not-disturb or offline), not the status the
+// user chose (User.Available, User.AvailabilityStatus). Availability pages
+// are read as the listing needs them, so a full listing costs about twice
+// the requests of Users.List; a user missing from them is reported
+// unavailable, and an error reading them ends the listing.
 func (d driver) Users(ctx context.Context) iter.Seq2[telephony.User, error] {
 	return func(yield func(telephony.User, error) bool) {
+		next, stop := iter.Pull2(d.c.Users.Availabilities(ctx, nil))
+		defer stop()
+		free, exhausted := map[int64]bool{}, false
+		isFree := func(id int64) (bool, error) {
+			for {
+				if f, ok := free[id]; ok || exhausted {
+					return f, nil
+				}
+				a, err, ok := next()
+				switch {
+				case !ok:
+					exhausted = true
+				case err != nil:
+					return false, err
+				default:
+					free[a.UserID] = a.Free()
+				}
+			}
+		}
 		for u, err := range d.c.Users.List(ctx, nil) {
+			var available bool
+			if err == nil {
+				available, err = isFree(u.ID)
+			}
 			if err != nil {
 				yield(telephony.User{}, err)
 				return
 			}
-			if !yield(telephony.User{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.Name, Available: u.Available}, nil) {
+			if !yield(telephony.User{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.Name, Available: available}, nil) {
 				return
 			}
 		}

@@ -27,7 +27,7 @@ func (h *harness) UnauthorizedClient() *telephony.Client {
 func (h *harness) SeedUsers(n int)                    { h.sim.SeedUsers(n) }
 func (h *harness) UsersPageSize() int                 { return aircall.MaxPerPage }
 func (h *harness) UsersPath() string                  { return "/v1/users" }
-func (h *harness) Requests(method, prefix string) int { return h.sim.Count(method, prefix) }
+func (h *harness) Requests(method, prefix string) int { return pageRequests(h.sim, method, prefix) }
 func (h *harness) NativeClient() any                  { return new(*aircall.Client) }
 func (h *harness) FailNext(status, n int, retry string) {
 	h.sim.InjectFault(aircalltest.Fault{Status: status, Times: n, RetryAfter: retry})

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -53,8 +52,9 @@ type Number struct {
 	IsIVR              bool   `json:"is_ivr,omitempty"`
 }
 
-// E164 returns Digits without the spaces and punctuation Aircall adds.
-func (n Number) E164() string { return normalizeNumber(n.Digits) }
+// E164 returns Digits in E.164 form, without the spaces and punctuation
+// Aircall adds (telephony.NormalizeNumber), or Digits when it is no number.
+func (n Number) E164() string { return telephony.NormalizeNumber(n.Digits) }
 
 // Meta is the pagination block of an Aircall listing.
 type Meta struct {
@@ -128,25 +128,7 @@ type UsersService struct {
 //
 // API: GET /v1/users
 func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[User, error] {
-	const route = "/v1/users"
-	q, err := opts.query(op(http.MethodGet, route))
-	if err != nil {
-		return func(yield func(User, error) bool) { yield(User{}, err) }
-	}
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]User, string, error) {
-		var out struct {
-			Users []User `json:"users"`
-			Meta  Meta   `json:"meta"`
-		}
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
-		}
-		if _, err := s.c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.Users, out.Meta.NextPageLink, nil
-	})
+	return list[User, usersPage](ctx, s.c, "/v1/users", opts)
 }
 
 // Get returns one user with the numbers assigned to them.

@@ -82,12 +82,16 @@ type RoutingOptions struct {
 	// ones that ignore their context; beyond it requests get the fallback
 	// at once. Zero means DefaultRoutingMaxInFlight.
 	MaxInFlight int
+	// SendAction adds "action":"route" to every answer. Dialpad's routing
+	// guide documents target_id and target_type only; the action field
+	// is quoted on Dialpad's forum and in community code. Off by default.
+	SendAction bool
 }
 
 // RoutingHandler is the http.Handler behind a Dialpad call router's
 // routing_url. It verifies the request, asks a RouteFunc where the call
-// goes and answers {"action":"route","target_id":N,"target_type":"..."}
-// with 200 inside its budget — the fallback target when the RouteFunc
+// goes and answers {"target_id":N,"target_type":"..."} (see
+// RoutingOptions.SendAction) with 200 inside its budget — the fallback target when the RouteFunc
 // cannot answer in time — because every other answer counts towards
 // Dialpad's automatic disabling of the router. It is safe for concurrent
 // use.
@@ -125,6 +129,7 @@ type RoutingHandler struct {
 	client      *Client
 	log         *slog.Logger
 	maxInFlight int64
+	sendAction  bool
 	now         func() time.Time
 
 	mu      sync.RWMutex // guards closed against wg.Add
@@ -174,6 +179,7 @@ func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*Routing
 		client:      opts.Client,
 		log:         opts.Logger,
 		maxInFlight: int64(opts.MaxInFlight),
+		sendAction:  opts.SendAction,
 		now:         time.Now,
 	}
 	if h.log == nil {
@@ -205,35 +211,10 @@ func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*Routing
 	if err != nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "Fallback: %v", err)
 	}
-	if h.fallback, err = json.Marshal(ans); err != nil {
+	if h.fallback, err = h.encode(ans); err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// rtAnswer is the routing answer. "action":"route" is the variant quoted on
-// Dialpad's forum; the documented fields are target_id and target_type.
-type rtAnswer struct {
-	Action     string `json:"action"`
-	TargetID   int64  `json:"target_id"`
-	TargetType string `json:"target_type"`
-}
-
-// rtIDAnswer builds the answer for a target named by id.
-func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
-	switch t.Type {
-	case telephony.TargetUser, telephony.TargetDepartment, telephony.TargetCallCenter, telephony.TargetOffice:
-	default:
-		return rtAnswer{}, fmt.Errorf("target type %q cannot receive a routed call (want user, department, callcenter or office)", t.Type)
-	}
-	if t.ID == "" {
-		return rtAnswer{}, fmt.Errorf("%s target has no ID", t.Type)
-	}
-	id, err := strconv.ParseInt(t.ID, 10, 64)
-	if err != nil || id <= 0 {
-		return rtAnswer{}, fmt.Errorf("%s target ID %q is not a positive integer", t.Type, t.ID)
-	}
-	return rtAnswer{Action: "route", TargetID: id, TargetType: string(t.Type)}, nil
 }
 
 // ServeHTTP answers one routing request.
@@ -282,7 +263,7 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 	}
 	answer := h.fallback
 	if out.cause == "" {
-		if answer, err = json.Marshal(out.answer); err != nil {
+		if answer, err = h.encode(out.answer); err != nil {
 			out = rtOutcome{cause: FallbackInvalidTarget, err: err}
 			answer = h.fallback
 		}
@@ -399,7 +380,7 @@ func (h *RoutingHandler) resolve(ctx context.Context, t telephony.Target) rtOutc
 	case u == nil || u.ID <= 0:
 		return rtOutcome{cause: FallbackInvalidTarget, err: errors.New("email target resolved to no user id")}
 	}
-	return rtOutcome{answer: rtAnswer{Action: "route", TargetID: u.ID, TargetType: string(telephony.TargetUser)}}
+	return rtOutcome{answer: rtAnswer{TargetID: u.ID, TargetType: string(telephony.TargetUser)}}
 }
 
 // Close stops calling the RouteFunc — later requests get the fallback, still
@@ -491,8 +472,8 @@ func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, er
 	call := telephony.InboundCall{
 		Provider:    telephony.ProviderDialpad,
 		CallID:      strconv.FormatInt(int64(req.CallID), 10),
-		From:        string(req.ExternalNumber),
-		To:          string(req.InternalNumber),
+		From:        telephony.NormalizeNumber(string(req.ExternalNumber)),
+		To:          telephony.NormalizeNumber(string(req.InternalNumber)),
 		ContactID:   string(req.ContactID),
 		ContactType: string(req.ContactType),
 	}

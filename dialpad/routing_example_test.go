@@ -59,8 +59,8 @@ func ExampleNewRoutingHandler() {
 	s := h.Stats()
 	fmt.Println("routed:", s.Routed, "fallbacks:", s.FallbackTotal(), "errors in the last hour:", s.ErrorsLastHour)
 	// Output:
-	// 200 {"action":"route","target_id":1001,"target_type":"user"}
-	// 200 {"action":"route","target_id":2001,"target_type":"callcenter"}
+	// 200 {"target_id":1001,"target_type":"user"}
+	// 200 {"target_id":2001,"target_type":"callcenter"}
 	// routed: 1 fallbacks: 1 errors in the last hour: 0
 }
 

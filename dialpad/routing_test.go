@@ -114,7 +114,7 @@ func TestRoutingDecodesRequest(t *testing.T) {
 		status, answer := rtPost(t, srv.Client(), srv.URL, "application/json", []byte(body))
 		require.Equal(t, http.StatusOK, status, "status; answer %s", answer)
 		assert.Equal(t, want, <-got, "InboundCall")
-		assert.Equal(t, rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}, rtAnswerOf(t, answer), "answer = %s", answer)
+		assert.Equal(t, rtAnswer{TargetID: 77, TargetType: "department"}, rtAnswerOf(t, answer), "answer = %s", answer)
 	}
 }
 
@@ -148,10 +148,10 @@ func TestRoutingFallbacks(t *testing.T) {
 		return behaviour[id](ctx)
 	}, RoutingOptions{Budget: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	srv := rtServe(t, h)
-	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	fallback := rtAnswer{TargetID: 9000, TargetType: "callcenter"}
 	want := map[int64]rtAnswer{
-		1: {Action: "route", TargetID: 5, TargetType: "user"},
-		9: {Action: "route", TargetID: 3, TargetType: "office"},
+		1: {TargetID: 5, TargetType: "user"},
+		9: {TargetID: 3, TargetType: "office"},
 	}
 	for id := int64(1); id <= 9; id++ {
 		status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, id))
@@ -540,8 +540,8 @@ func TestRoutingVerifiedButUndecodableClaims(t *testing.T) {
 		}
 		return []byte(rtSign(t, jwt.SigningMethodHS256, []byte(rtTestSecret), c))
 	}
-	route77 := rtAnswer{Action: "route", TargetID: 77, TargetType: "department"}
-	fallback := rtAnswer{Action: "route", TargetID: 9000, TargetType: "callcenter"}
+	route77 := rtAnswer{TargetID: 77, TargetType: "department"}
+	fallback := rtAnswer{TargetID: 9000, TargetType: "callcenter"}
 	for _, tc := range []struct {
 		name   string
 		body   []byte

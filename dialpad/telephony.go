@@ -66,12 +66,14 @@ func (d *driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephon
 	}, nil
 }
 
-// Users lists the company's users as portable users: the first email, the
-// display name, and Available when the user could take a call now: not on a
-// call (Dialpad's is_available), online on a device, and not in do-not-disturb.
+// Users lists the company's active users (state=active, sent explicitly:
+// the API reference does not say which users it lists without a state) as
+// portable users: the first email, the display name, and Available when the
+// user could take a call now: not on a call (Dialpad's is_available),
+// online on a device, and not in do-not-disturb.
 func (d *driver) Users(ctx context.Context) iter.Seq2[telephony.User, error] {
 	return func(yield func(telephony.User, error) bool) {
-		for u, err := range d.c.Users.List(ctx, nil) {
+		for u, err := range d.c.Users.List(ctx, &ListUsersOptions{State: "active"}) {
 			if err != nil {
 				yield(telephony.User{}, err)
 				return

@@ -8,14 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 	"github.com/switchboard-go/switchboard/telephony/state"
@@ -93,6 +90,11 @@ type WebhookHandler struct {
 // (recording, transcription, csat, ...) to StatusUnknown, with the state
 // name in CallEvent.Type.
 //
+// The EventFunc's context also holds Dialpad's own event
+// (CallEventFromContext): the fields that join an agent's leg to the
+// customer's call (entry_point_call_id, master_call_id, operator_call_id),
+// the contact, custom_data and is_transferred.
+//
 // The returned handler is a *WebhookHandler.
 func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOptions) (http.Handler, error) {
 	const op = "NewWebhookHandler"
@@ -127,7 +129,7 @@ func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOption
 		timeout = DefaultWebhookTimeout
 	}
 	h.inbox = webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderDialpad, Name: "webhook", Stream: opts.Stream,
-		Fn: fn, Store: opts.State, MaxInFlight: limit, Timeout: timeout, DedupeTTL: opts.DedupeTTL,
+		Fn: withCallEvent(fn), Store: opts.State, MaxInFlight: limit, Timeout: timeout, DedupeTTL: opts.DedupeTTL,
 		RetriesOn5xx: true, Logger: opts.Logger})
 	return h, nil
 }
@@ -149,7 +151,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, http.StatusBadRequest, "could not read body", err)
 		return
 	}
-	ev, key, status, err := whDecode(h.verifier, body)
+	_, ev, key, status, err := whDecodeEvent(h.verifier, body)
 	if status != 0 {
 		msg := "malformed call event"
 		if status == http.StatusUnauthorized {
@@ -210,81 +212,40 @@ func (h *WebhookHandler) Stats() WebhookStats {
 	}
 }
 
-// whEvent is the part of a Dialpad call event (CallProto) that maps to a
-// telephony.CallEvent. Ids and timestamps arrive as numbers or numeric
-// strings.
-type whEvent struct {
-	CallID         jsonx.Int64  `json:"call_id"`
-	State          jsonx.String `json:"state"`
-	Direction      jsonx.String `json:"direction"`
-	DateStarted    jsonx.Int64  `json:"date_started"`
-	DateConnected  jsonx.Int64  `json:"date_connected"`
-	DateEnded      jsonx.Int64  `json:"date_ended"`
-	EventTimestamp jsonx.Int64  `json:"event_timestamp"`
-	ExternalNumber jsonx.String `json:"external_number"`
-	InternalNumber jsonx.String `json:"internal_number"`
-	Duration       json.Number  `json:"duration"` // milliseconds, a double
-	Target         *struct {
-		ID   jsonx.String `json:"id"`
-		Type jsonx.String `json:"type"`
-	} `json:"target"`
-}
-
 // whDecode verifies and decodes one delivery. It returns the event, its
 // dedupe key, and 401 or 400 with an error when it must be refused.
 func whDecode(v *rtVerifier, body []byte) (telephony.CallEvent, string, int, error) {
+	_, ev, key, status, err := whDecodeEvent(v, body)
+	return ev, key, status, err
+}
+
+// whDecodeEvent is whDecode that also returns Dialpad's own event.
+func whDecodeEvent(v *rtVerifier, body []byte) (*CallEvent, telephony.CallEvent, string, int, error) {
 	payload, err := rtPayload(v, body)
 	if err != nil {
 		if v != nil {
-			return telephony.CallEvent{}, "", http.StatusUnauthorized, err
+			return nil, telephony.CallEvent{}, "", http.StatusUnauthorized, err
 		}
-		return telephony.CallEvent{}, "", http.StatusBadRequest, err
+		return nil, telephony.CallEvent{}, "", http.StatusBadRequest, err
 	}
-	var e whEvent
+	var e CallEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: %w", errRtMalformed, err)
+		return nil, telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: %w", errRtMalformed, err)
 	}
-	st := strings.ToLower(strings.TrimSpace(string(e.State)))
-	if e.CallID <= 0 || st == "" {
-		return telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: call_id and state are required", errRtMalformed)
-	}
-	ev := telephony.CallEvent{
-		Provider: telephony.ProviderDialpad,
-		CallID:   strconv.FormatInt(int64(e.CallID), 10),
-		Type:     st,
-		Status:   whStatus(st),
-	}
-	switch strings.ToLower(string(e.Direction)) {
-	case "inbound":
-		ev.Direction, ev.From, ev.To = telephony.DirectionInbound, string(e.ExternalNumber), string(e.InternalNumber)
-	case "outbound":
-		ev.Direction, ev.From, ev.To = telephony.DirectionOutbound, string(e.InternalNumber), string(e.ExternalNumber)
-	default:
-		ev.From, ev.To = string(e.ExternalNumber), string(e.InternalNumber)
-	}
-	if e.Target != nil && strings.EqualFold(string(e.Target.Type), "user") {
-		ev.AgentID = string(e.Target.ID)
-	}
-	// The bound keeps ms*1e6 ns within int64: a larger (bogus) duration
-	// would wrap to a negative one, so it is reported as unknown (0).
-	if ms, err := e.Duration.Float64(); err == nil && ms > 0 && ms < float64(math.MaxInt64/int64(time.Millisecond)) {
-		ev.Duration = time.Duration(ms * float64(time.Millisecond))
-	}
-	for _, ms := range []jsonx.Int64{e.EventTimestamp, e.DateEnded, e.DateConnected, e.DateStarted} {
-		if ms > 0 {
-			ev.Time = time.UnixMilli(int64(ms)).UTC()
-			break
-		}
+	ev := e.portable()
+	ev.Raw = payload
+	if e.CallID <= 0 || ev.Type == "" {
+		return nil, telephony.CallEvent{}, "", http.StatusBadRequest, fmt.Errorf("%w: call_id and state are required", errRtMalformed)
 	}
 	// A redelivery carries the same call, state and event time. Without an
 	// event time, the exact payload stands in for it.
-	stamp := strconv.FormatInt(int64(e.EventTimestamp), 10)
-	if e.EventTimestamp <= 0 {
+	stamp := strconv.FormatInt(e.EventTimestamp.UnixMilli(), 10)
+	if e.EventTimestamp.IsZero() {
 		sum := sha256.Sum256(payload)
 		stamp = "sha256:" + hex.EncodeToString(sum[:12])
 	}
-	ev.DeliveryID = ev.CallID + "|" + st + "|" + stamp
-	return ev, ev.DeliveryID, 0, nil
+	ev.DeliveryID = ev.CallID + "|" + ev.Type + "|" + stamp
+	return &e, ev, ev.DeliveryID, 0, nil
 }
 
 // whStatus maps a Dialpad call state to a portable status. States that
@@ -310,4 +271,17 @@ func whStatus(state string) telephony.CallStatus {
 		return telephony.StatusFailed
 	}
 	return telephony.StatusUnknown
+}
+
+// withCallEvent gives fn's context the Dialpad event behind ev (see
+// CallEventFromContext), decoded from ev.Raw: the same in process and from
+// the durable log.
+func withCallEvent(fn telephony.EventFunc) telephony.EventFunc {
+	return func(ctx context.Context, ev telephony.CallEvent) error {
+		var e CallEvent
+		if len(ev.Raw) > 0 && json.Unmarshal(ev.Raw, &e) == nil {
+			ctx = context.WithValue(ctx, callEventKey{}, &e)
+		}
+		return fn(ctx, ev)
+	}
 }

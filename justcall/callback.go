@@ -191,7 +191,8 @@ func decodeCallback(body []byte, contentType string, now time.Time) (telephony.C
 	}
 	ev := telephony.CallEvent{
 		Provider: telephony.ProviderJustCall, CallID: string(b.CallID), Type: "callback",
-		Status: status, Direction: telephony.DirectionOutbound, From: b.From, To: b.To,
+		Status: status, Direction: telephony.DirectionOutbound,
+		From: telephony.NormalizeNumber(b.From), To: telephony.NormalizeNumber(b.To),
 		Duration: dur, Time: at,
 	}
 	if d := direction(b.Direction); d != telephony.DirectionUnknown {

@@ -66,10 +66,21 @@ type makeCallResponse struct {
 	} `json:"data"`
 }
 
-const routeMakeCall = "/v2/calls/make"
+// DefaultMakeCallPath is the path Calls.Make posts to unless
+// Client.SetMakeCallPath changes it. It comes from a click-to-call guide
+// and is NOT in JustCall's v2.1 API reference nor in JustCall's official
+// code (which has no click-to-call for human agents): confirm it with
+// JustCall for your account before relying on it.
+const DefaultMakeCallPath = "/v2/calls/make"
+
+// MakeCallUnverified is what Capabilities().Unverified says of JustCall.
+const MakeCallUnverified = "Dial: JustCall's POST " + DefaultMakeCallPath +
+	" is not in JustCall's v2.1 API reference; confirm it with JustCall, or set the path JustCall gives you with justcall.Client.SetMakeCallPath"
 
 // Make rings the agent and then connects the customer: POST /v2/calls/make
-// (JustCall's "Click-to-Call via API" guide). From and To must be E.164; invalid
+// (a "Click-to-Call via API" guide; the endpoint is not in JustCall's v2.1
+// reference, see DefaultMakeCallPath and Client.SetMakeCallPath). From and
+// To must be E.164; invalid
 // input returns an error matching telephony.ErrInvalidRequest and sends
 // nothing.
 //
@@ -111,9 +122,10 @@ func (s *CallsService) Make(ctx context.Context, req MakeCallRequest) (*Call, er
 		}
 	}
 	var out makeCallResponse
+	path := s.c.makeCallPath()
 	resp, err := s.c.t.Do(ctx, &transport.Request{
 		Method: http.MethodPost,
-		Path:   routeMakeCall,
+		Path:   path,
 		Body: makeCallBody{From: req.From, To: req.To, AgentID: req.AgentID,
 			CallbackURL: cb, CallerID: req.CallerID},
 		Out: &out,
@@ -125,7 +137,7 @@ func (s *CallsService) Make(ctx context.Context, req MakeCallRequest) (*Call, er
 		// A 2xx without a call id: the call may well ring, so say so
 		// rather than invite a second attempt.
 		return nil, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderJustCall,
-			Op: http.MethodPost + " " + routeMakeCall, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
+			Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
 			Attempts: resp.Attempts,
 			Message:  "JustCall answered without a call_id (status " + quoteOrEmpty(out.Status) + ", message " + quoteOrEmpty(out.Message) + "); the call may have been placed, do not send it again"}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type Client struct {
 
 	t             *transport.Client
 	callbackToken atomic.Pointer[string]
+	makePath      atomic.Pointer[string]
 }
 
 // New returns a client for the JustCall account identified by apiKey and
@@ -91,6 +93,33 @@ func (c *Client) SetCallbackToken(token string) error {
 	}
 	c.callbackToken.Store(&token)
 	return nil
+}
+
+// SetMakeCallPath sets the path Calls.Make (and the portable Dial) posts
+// to, for example "/v2.1/calls/make" if JustCall names another endpoint
+// for your account; "" restores DefaultMakeCallPath. The path is joined to
+// the base URL (telephony.WithBaseURL) and keeps its version prefix; the
+// body and the answer stay those of the click-to-call guide. A path that
+// does not start with '/' or holds a query, fragment or "..", is refused.
+func (c *Client) SetMakeCallPath(path string) error {
+	if path == "" {
+		c.makePath.Store(nil)
+		return nil
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") || strings.Contains(path, "..") {
+		return telephony.InvalidArgument(telephony.ProviderJustCall, "SetMakeCallPath",
+			"path %q must start with '/' and hold no query, fragment or \"..\", e.g. %q", path, DefaultMakeCallPath)
+	}
+	c.makePath.Store(&path)
+	return nil
+}
+
+// makeCallPath is the path Calls.Make posts to.
+func (c *Client) makeCallPath() string {
+	if p := c.makePath.Load(); p != nil {
+		return *p
+	}
+	return DefaultMakeCallPath
 }
 
 func (c *Client) token() string {

@@ -10,8 +10,10 @@
 // # Sources
 //
 // Calls.Make and its callbacks follow JustCall's "Click-to-Call via API"
-// guide (POST /v2/calls/make). JustCall's own v2.1 reference does not list that
-// endpoint, so confirm it with JustCall for your account; agent_id is
+// guide (POST /v2/calls/make). JustCall's own v2.1 reference and official
+// code do not list that endpoint, so confirm it with JustCall for your
+// account (the portable Capabilities().Unverified says so too), and point
+// Calls.Make at the path JustCall gives you with Client.SetMakeCallPath; agent_id is
 // accepted back as a number or a numeric string. Everything else follows
 // developer.justcall.io: the raw "Authorization: key:secret" header, GET
 // /v2.1/users, the rate-limit headers and the webhook signature.

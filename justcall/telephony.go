@@ -21,9 +21,10 @@ type driver struct{ c *Client }
 func (driver) Provider() string { return telephony.ProviderJustCall }
 
 // Capabilities: call events come from NewCallbackHandler and
-// NewWebhookHandler; JustCall has no inbound routing API.
+// NewWebhookHandler; JustCall has no inbound routing API. Dial rests on an
+// endpoint JustCall's reference does not list (MakeCallUnverified).
 func (driver) Capabilities() telephony.Capabilities {
-	return telephony.Capabilities{CallEvents: true}
+	return telephony.Capabilities{CallEvents: true, Unverified: MakeCallUnverified}
 }
 
 func (d driver) As(target any) bool {
@@ -55,7 +56,8 @@ func (d driver) Dial(ctx context.Context, req telephony.CallRequest) (*telephony
 		return nil, err
 	}
 	out := &telephony.Call{
-		ID: call.CallID, Provider: telephony.ProviderJustCall, From: call.From, To: call.To,
+		ID: call.CallID, Provider: telephony.ProviderJustCall,
+		From: telephony.NormalizeNumber(call.From), To: telephony.NormalizeNumber(call.To),
 		Direction: direction(call.Direction), Status: callStatus(call.Status),
 	}
 	if call.AgentID != 0 {

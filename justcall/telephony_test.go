@@ -15,7 +15,7 @@ func TestPortable(t *testing.T) {
 	c := newClient(t, sim)
 	phone := c.Telephony()
 	assert.Equal(t, "justcall", phone.Provider(), "provider")
-	assert.Equal(t, telephony.Capabilities{Dial: true, Users: true, CallEvents: true}, phone.Capabilities(), "capabilities")
+	assert.Equal(t, telephony.Capabilities{Dial: true, Users: true, CallEvents: true, Unverified: justcall.MakeCallUnverified}, phone.Capabilities(), "capabilities")
 
 	call, err := phone.Dial(t.Context(), telephony.CallRequest{From: from, To: customer, AgentID: "1002"})
 	require.NoError(t, err)

@@ -28,18 +28,35 @@ const (
 )
 
 // TimestampLayout is the layout of HeaderRequestTimestamp ("2024-03-21
-// 17:08:22"). JustCall does not state its time zone; this package assumes
-// UTC.
+// 17:08:22"). It carries no zone and JustCall does not state one: see
+// NewWebhookHandler for how it is read.
 const TimestampLayout = time.DateTime
 
-// DefaultTolerance is how far the request timestamp may be from now.
+// DefaultTolerance is how far the request timestamp may be from now, once
+// the sender's zone offset is taken out (see NewWebhookHandler).
 const DefaultTolerance = 300 * time.Second
+
+// The whole-hour zone offsets a zone-less request timestamp may be written
+// in when WebhookOptions.TimestampZone is nil: UTC-12 to UTC+14, every
+// offset in use that is a whole number of hours.
+const (
+	MinZoneOffset = -12 * time.Hour
+	MaxZoneOffset = 14 * time.Hour
+)
 
 // WebhookOptions configures NewWebhookHandler.
 type WebhookOptions struct {
 	// Tolerance is how far HeaderRequestTimestamp may be from now, either
-	// way. Zero means DefaultTolerance.
+	// way, after the sender's zone offset is taken out. Zero means
+	// DefaultTolerance.
 	Tolerance time.Duration
+	// TimestampZone, when set, is the zone HeaderRequestTimestamp is
+	// written in (time.UTC, or the zone of your JustCall account once you
+	// have seen a delivery): the timestamp must then be within Tolerance
+	// of now, with no offset allowed. Nil (the default) accepts any
+	// whole-hour offset from MinZoneOffset to MaxZoneOffset; set it for
+	// an account in a zone with a half-hour offset (India, UTC+5:30).
+	TimestampZone *time.Location
 	// PreviousSecrets are also accepted while an API secret is rotated.
 	PreviousSecrets []string
 	// WebhookURL, when set, must equal the body's webhook_url: a signed
@@ -52,7 +69,12 @@ type WebhookOptions struct {
 	// Timeout bounds one fn call. Zero means 30s.
 	Timeout time.Duration
 	// DedupeTTL is how long a delivery (its request_id and signature) is
-	// remembered. Zero means 24h.
+	// remembered. Zero means 24h with a TimestampZone; without one it
+	// means MaxZoneOffset-MinZoneOffset plus twice the tolerance (26h10m
+	// by default), the time a signed timestamp can pass the window, so
+	// that a replay is caught by the dedupe for as long as it could pass
+	// the window. A shorter DedupeTTL leaves replays of older deliveries
+	// to the window alone.
 	DedupeTTL time.Duration
 	// Logger receives fn's errors; nil is silent.
 	Logger *slog.Logger
@@ -88,6 +110,24 @@ var errNotCallEvent = errors.New("justcall: not a call event")
 // Signatures", version v1) and the timestamp within opts.Tolerance of now.
 // Failures are answered 401 and never reach fn.
 //
+// The request timestamp ("2024-03-21 17:08:22") names no zone, and
+// JustCall's documents do not say which one it is in. Read as UTC, a
+// timestamp written in local time would be hours away from now and every
+// genuine delivery would be refused. So unless opts.TimestampZone pins the
+// zone, the handler reads the timestamp as UTC, takes out the whole-hour
+// offset in [MinZoneOffset, MaxZoneOffset] nearest to its distance from
+// now, and applies opts.Tolerance to what is left; CallEvent.Time, when
+// taken from the timestamp, is corrected by that offset. The trade-off: a
+// captured delivery passes the window not once but in one window per hour
+// for up to 26 hours (plus the tolerance). Replays stay out because the
+// signature covers the timestamp (it cannot be moved) and the dedupe
+// remembers every delivery's request_id and signature for that long (see
+// WebhookOptions.DedupeTTL); a dedupe that forgets sooner (a short
+// DedupeTTL, more than 100,000 deliveries in the period, a restart, or
+// another replica behind the same URL, since the dedupe is in memory)
+// reopens those windows. Set opts.TimestampZone once you know your account's zone to get
+// the plain 300 s window back.
+//
 // The signature does NOT cover the body's data: whoever holds one valid
 // delivery can change its data for the same type, URL and timestamp, within
 // the tolerance. Treat data as a hint: CallEvent.DeliveryID carries the
@@ -119,6 +159,9 @@ func NewWebhookHandler(apiSecret string, fn telephony.EventFunc, opts WebhookOpt
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.DedupeTTL <= 0 && opts.TimestampZone == nil {
+		opts.DedupeTTL = MaxZoneOffset - MinZoneOffset + 2*opts.Tolerance
+	}
 	secrets := []string{apiSecret}
 	for _, s := range opts.PreviousSecrets {
 		if s != "" {
@@ -148,7 +191,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusBadRequest, "could not read the body")
 		return
 	}
-	env, err := verify(h.secrets, r.Header, body, h.opts.Tolerance, h.opts.Now())
+	env, offset, err := verifyIn(h.secrets, r.Header, body, h.opts.Tolerance, h.opts.TimestampZone, h.opts.Now())
 	if err != nil {
 		webhook.Error(w, http.StatusUnauthorized, err.Error())
 		return
@@ -157,7 +200,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		webhook.Error(w, http.StatusUnauthorized, "webhook_url is not this endpoint's")
 		return
 	}
-	ev, err := decodeEvent(env, r.Header.Get(HeaderRequestTimestamp))
+	ev, err := decodeEventIn(env, r.Header.Get(HeaderRequestTimestamp), offset)
 	if errors.Is(err, errNotCallEvent) {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -227,34 +270,49 @@ type envelope struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-// verify checks a delivery's signature and timestamp against each secret.
-// Only the envelope is decoded; data is left raw.
+// verify checks a delivery's signature and timestamp against each secret,
+// accepting any whole-hour zone offset (see verifyIn).
 func verify(secrets []string, h http.Header, body []byte, tolerance time.Duration, now time.Time) (*envelope, error) {
+	env, _, err := verifyIn(secrets, h, body, tolerance, nil, now)
+	return env, err
+}
+
+// verifyIn checks a delivery's signature and timestamp against each secret
+// and returns the zone offset the timestamp was written in. With a nil zone
+// a zone-less timestamp (TimestampLayout) is read as UTC and any whole-hour
+// offset in [MinZoneOffset, MaxZoneOffset] is allowed (zoneOffset); one
+// that names its zone (Unix seconds, RFC 3339) gets the plain window. Only the envelope
+// is decoded; data is left raw.
+func verifyIn(secrets []string, h http.Header, body []byte, tolerance time.Duration, zone *time.Location, now time.Time) (*envelope, time.Duration, error) {
 	sigHex := strings.TrimSpace(h.Get(HeaderSignature))
 	if sigHex == "" {
-		return nil, errors.New("missing " + HeaderSignature)
+		return nil, 0, errors.New("missing " + HeaderSignature)
 	}
 	if v := strings.TrimSpace(h.Get(HeaderSignatureVersion)); v != "" && !strings.EqualFold(v, "v1") {
-		return nil, fmt.Errorf("unsupported signature version %.10q", v)
+		return nil, 0, fmt.Errorf("unsupported signature version %.10q", v)
 	}
 	got, err := hex.DecodeString(sigHex)
 	if err != nil || len(got) != sha256.Size {
-		return nil, errors.New("malformed " + HeaderSignature)
+		return nil, 0, errors.New("malformed " + HeaderSignature)
 	}
 	ts := h.Get(HeaderRequestTimestamp)
 	at, err := parseTime(ts)
 	if err != nil || ts == "" {
-		return nil, errors.New("missing or malformed " + HeaderRequestTimestamp)
+		return nil, 0, errors.New("missing or malformed " + HeaderRequestTimestamp)
 	}
-	if d := now.Sub(at); d > tolerance || d < -tolerance {
-		return nil, errors.New("request timestamp outside the allowed window")
+	if _, err := time.Parse(TimestampLayout, strings.TrimSpace(ts)); err != nil {
+		zone = time.UTC // Unix seconds or RFC 3339 carry their zone: no offset to guess
+	}
+	offset, inWindow := zoneOffset(now, at, tolerance, zone)
+	if !inWindow {
+		return nil, 0, errors.New("request timestamp outside the allowed window: check the server clock, or set WebhookOptions.TimestampZone to the zone JustCall writes it in")
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, errors.New("body is not a JustCall webhook envelope")
+		return nil, 0, errors.New("body is not a JustCall webhook envelope")
 	}
 	if env.Type == "" || env.WebhookURL == "" {
-		return nil, errors.New("webhook_url or type missing")
+		return nil, 0, errors.New("webhook_url or type missing")
 	}
 	// The documents show two encoders for webhook_url: JavaScript's
 	// encodeURIComponent and Python's quote(safe=''); they differ only on
@@ -272,9 +330,27 @@ func verify(secrets []string, h http.Header, body []byte, tolerance time.Duratio
 		}
 	}
 	if !ok {
-		return nil, errors.New("signature does not match")
+		return nil, 0, errors.New("signature does not match")
 	}
-	return &env, nil
+	return &env, offset, nil
+}
+
+// zoneOffset reports the zone offset of a request timestamp at, read as
+// UTC, and whether it is within tolerance of now. With a zone, at is the
+// wall clock of that zone (its offset at that moment) and only that offset
+// is allowed. Without one, the offset is the whole hour in
+// [MinZoneOffset, MaxZoneOffset] nearest to at-now: a timestamp written in
+// UTC+2 reads two hours ahead of now.
+func zoneOffset(now, at time.Time, tolerance time.Duration, zone *time.Location) (time.Duration, bool) {
+	var offset time.Duration
+	if zone != nil {
+		local := time.Date(at.Year(), at.Month(), at.Day(), at.Hour(), at.Minute(), at.Second(), at.Nanosecond(), zone)
+		offset = at.Sub(local)
+	} else {
+		offset = min(max(at.Sub(now).Round(time.Hour), MinZoneOffset), MaxZoneOffset)
+	}
+	d := now.Sub(at.Add(-offset))
+	return offset, d <= tolerance && d >= -tolerance
 }
 
 // encodeURIComponent is JavaScript's: everything but A-Z a-z 0-9 - _ . ! ~
@@ -334,9 +410,15 @@ var webhookStatuses = map[string]telephony.CallStatus{
 	"call.enters_queue": telephony.StatusQueued,
 }
 
-// decodeEvent turns a verified envelope into a CallEvent. requestTS is used
-// when the call object carries no time.
+// decodeEvent turns a verified envelope into a CallEvent. requestTS, read
+// as UTC, is used when the call object carries no time.
 func decodeEvent(env *envelope, requestTS string) (telephony.CallEvent, error) {
+	return decodeEventIn(env, requestTS, 0)
+}
+
+// decodeEventIn is decodeEvent for a requestTS written in a zone offset
+// from UTC by offset.
+func decodeEventIn(env *envelope, requestTS string, offset time.Duration) (telephony.CallEvent, error) {
 	if !isCallEvent(env.Type) {
 		return telephony.CallEvent{}, errNotCallEvent
 	}
@@ -374,8 +456,9 @@ func decodeEvent(env *envelope, requestTS string) (telephony.CallEvent, error) {
 	} else {
 		ev.From, ev.To = line, contact
 	}
-	ev.From = firstNonEmpty(ev.From, string(d.From))
-	ev.To = firstNonEmpty(ev.To, string(d.To))
+	// JustCall writes contact numbers without the '+' (14155550100).
+	ev.From = telephony.NormalizeNumber(firstNonEmpty(ev.From, string(d.From)))
+	ev.To = telephony.NormalizeNumber(firstNonEmpty(ev.To, string(d.To)))
 	if d.AgentID != 0 {
 		ev.AgentID = strconv.FormatInt(int64(d.AgentID), 10)
 	}
@@ -386,7 +469,7 @@ func decodeEvent(env *envelope, requestTS string) (telephony.CallEvent, error) {
 	if t, err := time.Parse(time.DateTime, d.CallDate+" "+d.CallTime); err == nil {
 		ev.Time = t.UTC()
 	} else if t, err := parseTime(requestTS); err == nil {
-		ev.Time = t
+		ev.Time = t.Add(-offset)
 	}
 	return ev, nil
 }

@@ -14,7 +14,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestValidateE164(t *testing.T) {
-	for _, ok := range []string{"+14155551234", "+442071838750", "+12"} {
+	for _, ok := range []string{"+14155551234", "+442071838750"} {
 		assert.NoError(t, telephony.ValidateE164(ok), ok)
 	}
 	for _, bad := range []string{"", "14155551234", "+0123", "+1 415 555 1234", "+1-415", "+1234567890123456", "+", "+1"} {

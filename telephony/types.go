@@ -2,6 +2,7 @@ package telephony
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -156,6 +157,11 @@ type CallEvent struct {
 	// DeliveryID is the provider's id for this delivery when it has one
 	// (JustCall's request_id); handlers deduplicate on it.
 	DeliveryID string
+	// Raw is the provider's own event, as verified (the JWT's payload for
+	// Dialpad, the body for Aircall and JustCall): what the portable fields
+	// leave out — recording URLs, dispositions, notes, custom data — is
+	// there. Each provider package has a type to decode it into.
+	Raw json.RawMessage `json:",omitempty"`
 }
 
 // RouteFunc decides where an inbound call goes. It is called by the
@@ -174,4 +180,9 @@ type Capabilities struct {
 	InboundRouting bool // the provider package can route inbound calls
 	CallEvents     bool // the provider package can receive call events
 	CallRouters    bool // the provider manages call routers (Dialpad)
+	// Unverified, when not empty, names the capabilities above that rest
+	// on an endpoint missing from the provider's official reference, and
+	// says what to check: they work against the simulator but may fail on
+	// a live account. JustCall's Dial is one (POST /v2/calls/make).
+	Unverified string
 }

@@ -1,6 +1,7 @@
 // Package aircalltest is an in-memory, stateful simulator of the Aircall
 // Public API (v1) on net/http/httptest, for tests and examples: users with
-// numbers and Aircall's page/per_page pagination with meta links, teams,
+// numbers and their availabilities (in_call while on a call; see
+// SetAvailability) and Aircall's page/per_page pagination with meta links, teams,
 // calls and their transfers (to a known user or team, or a number), outbound
 // calls started for a user, rate-limit headers and 429s, webhooks carrying
 // their token, and fault injection.
@@ -198,6 +199,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", "Unknown path.")
 		return
 	}
+	if r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "users" && parts[2] == "availabilities" {
+		s.listAvailabilities(w, r)
+		return
+	}
 	var id int64 = -1
 	if len(parts) >= 3 {
 		n, err := strconv.ParseInt(parts[2], 10, 64)
@@ -215,6 +220,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.listUsers(w, r)
 	case key == "GET users" && len(parts) == 3:
 		s.getUser(w, id)
+	case key == "GET users" && len(parts) == 4 && parts[3] == "availability":
+		s.getAvailability(w, id)
 	case key == "GET teams" && len(parts) == 2:
 		s.listTeams(w, r)
 	case key == "GET teams" && len(parts) == 3:

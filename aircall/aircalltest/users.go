@@ -19,8 +19,11 @@ type User struct {
 	Name               string
 	Email              string
 	Available          bool
-	AvailabilityStatus string // "available" when empty
-	Numbers            []Number
+	AvailabilityStatus string // "available" when empty: the status the user chose
+	// Availability, when set, is what the availability endpoints report
+	// (see SetAvailability); empty computes it.
+	Availability string
+	Numbers      []Number
 }
 
 // Number is a simulated Aircall number.

@@ -34,9 +34,17 @@ type Call struct {
 	// TargetID and TargetType say who has the call.
 	TargetID   int64
 	TargetType string
-	Started    time.Time
-	Connected  time.Time
-	Ended      time.Time
+	// MasterCallID and EntryPointCallID are, on an agent's (operator's)
+	// leg, the customer's call; OperatorCallID is, on the customer's call,
+	// the leg of the agent who took it (ConnectOperator). Zero otherwise.
+	MasterCallID     int64
+	EntryPointCallID int64
+	OperatorCallID   int64
+	// IsTransferred is set once the call was transferred.
+	IsTransferred bool
+	Started       time.Time
+	Connected     time.Time
+	Ended         time.Time
 }
 
 // Transfer is one accepted POST /api/v2/call/{id}/transfer.
@@ -118,7 +126,50 @@ func (s *Server) SetCallState(id int64, state string) error {
 		c.Ended = now
 	}
 	s.emit(c)
+	// The agent's leg ends with the customer's call.
+	if leg := s.calls[c.OperatorCallID]; leg != nil && state == "hangup" && leg.Ended.IsZero() {
+		leg.State, leg.Ended = state, now
+		s.emit(leg)
+	}
 	return nil
+}
+
+// ConnectOperator has user userID take the inbound call callID the way
+// Dialpad connects an agent to a call that came in through a call center,
+// department or router: it creates the agent's leg, a call of its own whose
+// master_call_id and entry_point_call_id are the customer's call, and marks
+// the customer's call connected to that user with the leg in its
+// operator_call_id. The webhooks get the leg's "connected" event, then the
+// customer call's. Hanging up the customer's call (SetCallState "hangup")
+// hangs up the leg too. It returns the leg.
+//
+// Dialpad's API reference describes these fields in one line each ("Call
+// ID of the associated entry point call", "The master id of the specified
+// call", "The id of operator"); this is the reading the simulator follows.
+func (s *Server) ConnectOperator(callID, userID int64) (Call, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls[callID]
+	switch {
+	case c == nil:
+		return Call{}, fmt.Errorf("dialpadtest: no call %d", callID)
+	case !c.Ended.IsZero():
+		return Call{}, fmt.Errorf("dialpadtest: call %d has ended (%s)", callID, c.State)
+	case s.user(userID) == nil:
+		return Call{}, fmt.Errorf("dialpadtest: no user %d", userID)
+	}
+	now := s.nowLocked()
+	leg := &Call{ID: s.newID(), Direction: c.Direction, State: "connected",
+		ExternalNumber: c.ExternalNumber, InternalNumber: c.InternalNumber, TargetID: userID, TargetType: "user",
+		MasterCallID: c.ID, EntryPointCallID: c.ID, CustomData: c.CustomData, IsTransferred: c.IsTransferred,
+		Started: now, Connected: now}
+	s.calls[leg.ID] = leg
+	s.callOrder = append(s.callOrder, leg.ID)
+	s.emit(leg)
+	c.State, c.Connected, c.OperatorCallID = "connected", now, leg.ID
+	c.TargetID, c.TargetType = userID, "user"
+	s.emit(c)
+	return *leg, nil
 }
 
 // addCall stores c with a new id and sends its first event. Called with s.mu
@@ -158,15 +209,30 @@ func (s *Server) callEvent(c *Call) map[string]any {
 			}
 		}
 	}
+	contact := map[string]any{"phone": c.ExternalNumber, "type": "local"}
+	if id, ok := s.contacts[c.ExternalNumber]; ok {
+		contact["id"] = strconv.FormatInt(id, 10)
+	}
+	master := c.MasterCallID
+	if master == 0 {
+		master = c.ID
+	}
 	ev := map[string]any{
-		"call_id": s.id(c.ID), "master_call_id": s.id(c.ID), "state": c.State, "direction": c.Direction,
-		"date_started": ms(c.Started), "date_connected": ms(c.Connected), "date_ended": ms(c.Ended),
+		"call_id": s.eventID(c.ID), "master_call_id": s.eventID(master), "state": c.State, "direction": c.Direction,
+		"is_transferred": c.IsTransferred,
+		"date_started":   ms(c.Started), "date_connected": ms(c.Connected), "date_ended": ms(c.Ended),
 		"external_number": c.ExternalNumber, "internal_number": c.InternalNumber,
-		"target": target, "contact": map[string]any{"phone": c.ExternalNumber, "type": "local"},
+		"target": target, "contact": contact,
 		"duration": duration, "event_timestamp": s.nowLocked().UnixMilli(),
 	}
 	if c.CustomData != "" {
 		ev["custom_data"] = c.CustomData
+	}
+	if c.EntryPointCallID != 0 {
+		ev["entry_point_call_id"] = s.eventID(c.EntryPointCallID)
+	}
+	if c.OperatorCallID != 0 {
+		ev["operator_call_id"] = s.eventID(c.OperatorCallID)
 	}
 	return ev
 }
@@ -337,6 +403,7 @@ func (s *Server) transferCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.transfers = append(s.transfers, t)
+	c.IsTransferred = true
 	if t.ToTargetID != 0 {
 		c.TargetID, c.TargetType = t.ToTargetID, t.ToTargetType
 	}

@@ -322,7 +322,8 @@ func TestCallEventWebhooks(t *testing.T) {
 	u := srv.SeedUsers(1)[0]
 	status, m := call(t, srv, "POST", "/api/v2/call", fmt.Sprintf(`{"phone_number":"+14155550100","user_id":"%d"}`, u.ID))
 	require.Equal(t, 200, status, "call: %v", m)
-	id := int64(m["call_id"].(float64))
+	var id int64 // REST ids are strings by default
+	_, _ = fmt.Sscan(fmt.Sprint(m["call_id"]), &id)
 	require.NoError(t, srv.SetCallState(id, "connected"))
 	require.NoError(t, srv.SetCallState(id, "hangup"))
 	srv.FlushEvents()

@@ -85,8 +85,8 @@ func (s *Server) SimulateInboundCall(ctx context.Context, routerID int64, from, 
 	res := InboundResult{CallID: callID, TargetID: rt.DefaultTargetID, TargetType: rt.DefaultTargetType, Fallback: true}
 	enabled, url, secret, wait := rt.Enabled, rt.RoutingURL, rt.Secret, s.routeWait
 	claims := map[string]any{
-		"date_started": started.UnixMilli(), "call_id": s.id(callID), "external_number": from, "internal_number": to,
-		"contact_id": s.id(contact), "contact_type": "local",
+		"date_started": started.UnixMilli(), "call_id": s.eventID(callID), "external_number": from, "internal_number": to,
+		"contact_id": s.eventID(contact), "contact_type": "local",
 	}
 	s.mu.Unlock()
 

@@ -3,8 +3,11 @@
 // routers (with Dialpad's validation, the 1-per-5-minutes update limit and
 // auto-disable after more than 10 routing errors in an hour), number
 // assignment, users with cursors, click-to-call (5 per minute per user),
-// transfers, call-event webhooks, and inbound calls that consult a router's
-// routing_url the way Dialpad does (SimulateInboundCall).
+// transfers, call-event webhooks (with agents' operator legs,
+// ConnectOperator), and inbound calls that consult a router's routing_url
+// the way Dialpad does (SimulateInboundCall). REST answers write int64 ids
+// as strings and events as numbers, as Dialpad does (SetIDsAsNumbers,
+// SetStringIDs).
 //
 // It is for tests and examples: point a client at it with
 // telephony.WithBaseURL(srv.URL()) and the key APIKey.
@@ -117,7 +120,8 @@ type Server struct {
 	company     *rate.Limiter
 	userLim     map[int64]*rate.Limiter
 	routerLim   map[int64]*rate.Limiter
-	stringIDs   bool
+	stringIDs   bool // ids in events and routing requests are strings
+	restNumbers bool // ids in REST answers are numbers
 	pageSize    int
 	over100     int
 	routeWait   time.Duration
@@ -191,13 +195,26 @@ func (s *Server) SetRateLimit(l RateLimit) {
 	s.routerLim = map[int64]*rate.Limiter{}
 }
 
-// SetStringIDs makes the simulator write ids as numeric strings ("123"), as
-// Dialpad's own examples do, in API answers, routing requests and events.
-// The default is JSON numbers.
+// SetStringIDs(true) makes the simulator write every id as a numeric string
+// ("123"): in REST answers, routing requests and call events.
+// SetStringIDs(false) writes them all as JSON numbers. By default REST
+// answers carry strings and events and routing requests numbers; see
+// SetIDsAsNumbers.
 func (s *Server) SetStringIDs(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stringIDs = on
+	s.stringIDs, s.restNumbers = on, !on
+}
+
+// SetIDsAsNumbers(true) makes REST answers carry int64 ids as JSON numbers
+// (123); by default they are numeric strings ("123"), as in every example
+// of Dialpad's API reference (format int64, written as strings). Call
+// events and routing requests are not affected: they carry numbers, as
+// Dialpad's call events do (SetStringIDs changes them).
+func (s *Server) SetIDsAsNumbers(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restNumbers = on
 }
 
 // SetPageSize sets how many items a list page holds (default 10).
@@ -333,8 +350,18 @@ func (s *Server) newID() int64 {
 	return s.nextID
 }
 
-// id encodes an id as the simulator is configured to. Called with s.mu held.
+// id encodes an id of a REST answer as the simulator is configured to
+// (a string by default). Called with s.mu held.
 func (s *Server) id(v int64) any {
+	if !s.restNumbers {
+		return strconv.FormatInt(v, 10)
+	}
+	return v
+}
+
+// eventID encodes an id of a call event or routing request (a number by
+// default). Called with s.mu held.
+func (s *Server) eventID(v int64) any {
 	if s.stringIDs {
 		return strconv.FormatInt(v, 10)
 	}

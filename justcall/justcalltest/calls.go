@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
@@ -18,7 +19,31 @@ type makeCallBody struct {
 	CallerID    string      `json:"caller_id"`
 }
 
-// makeCall is POST /v2/calls/make with the click-to-call guide's error
+// DefaultMakeCallPath is where the simulator serves click-to-call unless
+// SetMakeCallPath moves it: the guide's endpoint, which JustCall's v2.1
+// reference does not list.
+const DefaultMakeCallPath = "/v2/calls/make"
+
+// SetMakeCallPath moves click-to-call to path (for example
+// "/v2.1/calls/make"), as an account whose JustCall endpoint differs from
+// the guide's would; DefaultMakeCallPath then answers 404. "" restores
+// DefaultMakeCallPath.
+func (s *Server) SetMakeCallPath(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.makePath = path
+}
+
+func (s *Server) makeCallPath() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.makePath == "" {
+		return DefaultMakeCallPath
+	}
+	return s.makePath
+}
+
+// makeCall is POST /v2/calls/make (or SetMakeCallPath's path) with the click-to-call guide's error
 // table: 400 for a
 // missing from or to, 404 for a from number not in the account (or an
 // unknown agent).
@@ -166,8 +191,9 @@ var callTypes = map[string]string{
 	"completed": "Answered", "no-answer": "Unanswered", "busy": "Unanswered", "failed": "Failed",
 }
 
-// callObject is c as a v2.1 call object. s.mu must be held.
-func callObject(c *Call) map[string]any {
+// callObject is c as a v2.1 call object; JustCall's form of the contact
+// number (no '+') when s.plainContact is set. s.mu must be held.
+func (s *Server) callObject(c *Call) map[string]any {
 	dur := 0
 	if c.Status == "completed" {
 		dur = CompletedDuration
@@ -176,9 +202,13 @@ func callObject(c *Call) map[string]any {
 	if !ok {
 		typ = "Answered" // ringing or in progress: what the call is becoming in the default scenario
 	}
+	contact := c.To
+	if s.plainContact {
+		contact = strings.TrimPrefix(contact, "+")
+	}
 	return map[string]any{
 		"id": c.ID, "call_sid": c.ID,
-		"contact_number": c.To, "justcall_number": c.From, "agent_id": c.AgentID,
+		"contact_number": contact, "justcall_number": c.From, "agent_id": c.AgentID,
 		"call_date": "2024-03-21", "call_time": "17:08:22",
 		"call_user_date": "2024-03-21", "call_user_time": "10:08:22",
 		"call_info":     map[string]any{"direction": "Outgoing", "type": typ},
@@ -194,7 +224,7 @@ func (s *Server) getCall(w http.ResponseWriter, id string) {
 	c := s.findCall(id)
 	var obj map[string]any
 	if c != nil {
-		obj = callObject(c)
+		obj = s.callObject(c)
 	}
 	s.mu.Unlock()
 	if obj == nil {

@@ -1,7 +1,8 @@
 // Package justcalltest is an in-memory JustCall API on httptest for tests
 // and examples: it checks the Authorization header, places click-to-call
-// calls (POST /v2/calls/make) and plays their status callbacks to the
-// callback_url, serves the calls it placed (GET /v2.1/calls/{id}), lists
+// calls (POST /v2/calls/make, or SetMakeCallPath's path) and plays their
+// status callbacks to the callback_url, serves the calls it placed (GET
+// /v2.1/calls/{id}), lists
 // users (GET /v2.1/users, pages from 0), enforces rate limits with
 // JustCall's X-Rate-Limit-* headers and 429s, sends signed v2.1 webhooks,
 // and injects faults. It is deterministic: call ids count up from
@@ -130,7 +131,11 @@ type Server struct {
 	interval    time.Duration
 	nextUserID  int64
 	nextRequest int
-	rl          rateState
+	webhookZone *time.Location
+	// plainContact: contact_number without its '+', as JustCall sends it.
+	plainContact bool
+	makePath     string // "" is DefaultMakeCallPath
+	rl           rateState
 }
 
 // NewServer starts a simulator. Close it when done.
@@ -289,7 +294,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/v2/calls/make":
+	case r.Method == http.MethodPost && r.URL.Path == s.makeCallPath():
 		s.makeCall(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v2.1/users":
 		s.listUsers(w, r)
