@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/switchboard-go/switchboard/internal/redistest"
 	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
@@ -98,4 +100,31 @@ func BenchmarkClaim(b *testing.B) {
 			b.Fatalf("claim %d: %v, %v", i, ok, err)
 		}
 	}
+}
+
+func TestValuesAcrossStores(t *testing.T) {
+	opts := redistest.Options(t)
+	redistest.Client(t)
+	prefix := redistest.Prefix(t)
+	var stores []*state.Store
+	for range 2 {
+		c := redis.NewClient(opts)
+		t.Cleanup(func() { _ = c.Close() })
+		st, err := New(c, Options{Prefix: prefix})
+		require.NoError(t, err)
+		stores = append(stores, st)
+	}
+	k := state.KeyOf("last-agent", "+14155550100")
+	_, ok, err := stores[1].Values().Get(t.Context(), k)
+	require.NoError(t, err)
+	assert.False(t, ok, "nothing set yet")
+	require.NoError(t, stores[0].Values().Set(t.Context(), k, []byte("agent-7"), 50*time.Millisecond))
+	v, ok, err := stores[1].Values().Get(t.Context(), k)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, "agent-7", string(v), "seen by the other replica")
+	time.Sleep(80 * time.Millisecond)
+	_, ok, err = stores[1].Values().Get(t.Context(), k)
+	require.NoError(t, err)
+	assert.False(t, ok, "expired")
 }

@@ -47,6 +47,7 @@ func newDriver(c redis.UniversalClient, opts Options, owned bool) *driver {
 	d.limits = newLimits(c, opts.Prefix)
 	d.claims = newClaims(c, opts.Prefix)
 	d.events = newEventLog(c, opts.Prefix, opts.Consume)
+	d.values = newValues(c, opts.Prefix)
 	return d
 }
 
@@ -75,11 +76,13 @@ type driver struct {
 	limits   *limits
 	claims   *claims
 	events   *eventLog
+	values   *values
 }
 
 func (d *driver) Limits() state.Limits   { return d.limits }
 func (d *driver) Claims() state.Claims   { return d.claims }
 func (d *driver) Events() state.EventLog { return d.events }
+func (d *driver) Values() state.Values   { return d.values }
 func (d *driver) Name() string           { return "redis" }
 
 // LocalShare tells the transport how much of a limit one process may use

@@ -16,13 +16,19 @@ const MaxMemoryClaims = 100_000
 // windows in each client's transport, events processed in process. It is
 // the default; see the package documentation for what it does not do
 // across replicas or crashes.
-func Memory() *Store { return New(&memoryDriver{claims: newMemoryClaims(MaxMemoryClaims)}) }
+func Memory() *Store {
+	return New(&memoryDriver{claims: newMemoryClaims(MaxMemoryClaims), values: newMemoryValues(MaxMemoryValues)})
+}
 
-type memoryDriver struct{ claims *memoryClaims }
+type memoryDriver struct {
+	claims *memoryClaims
+	values *memoryValues
+}
 
 func (d *memoryDriver) Limits() Limits   { return nil }
 func (d *memoryDriver) Claims() Claims   { return d.claims }
 func (d *memoryDriver) Events() EventLog { return nil }
+func (d *memoryDriver) Values() Values   { return d.values }
 func (d *memoryDriver) Name() string     { return "memory" }
 func (d *memoryDriver) Close() error     { return nil }
 
@@ -83,4 +89,58 @@ func (m *memoryClaims) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.order.Len()
+}
+
+// MaxMemoryValues bounds the values a memory store keeps; past it the
+// oldest set is forgotten first.
+const MaxMemoryValues = 100_000
+
+// memoryValues is a bounded TTL map, oldest set evicted first.
+type memoryValues struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // oldest set first; values are *value
+	items map[Key]*list.Element
+	now   func() time.Time
+}
+
+type value struct {
+	key     Key
+	v       []byte
+	expires time.Time
+}
+
+func newMemoryValues(max int) *memoryValues {
+	return &memoryValues{max: max, order: list.New(), items: map[Key]*list.Element{}, now: time.Now}
+}
+
+func (m *memoryValues) Set(_ context.Context, key Key, v []byte, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.items[key]; ok {
+		m.order.Remove(e)
+	}
+	m.items[key] = m.order.PushBack(&value{key: key, v: append([]byte(nil), v...), expires: m.now().Add(ttl)})
+	for m.order.Len() > m.max {
+		old := m.order.Front()
+		m.order.Remove(old)
+		delete(m.items, old.Value.(*value).key)
+	}
+	return nil
+}
+
+func (m *memoryValues) Get(_ context.Context, key Key) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.items[key]
+	if !ok {
+		return nil, false, nil
+	}
+	val := e.Value.(*value)
+	if !m.now().Before(val.expires) {
+		m.order.Remove(e)
+		delete(m.items, key)
+		return nil, false, nil
+	}
+	return append([]byte(nil), val.v...), true, nil
 }

@@ -52,6 +52,9 @@ type Driver interface {
 	Claims() Claims
 	// Events returns the durable event log, or nil.
 	Events() EventLog
+	// Values returns the value store (small values with a TTL, such as
+	// the caller -> last agent memory).
+	Values() Values
 	// Name names the implementation in logs and errors ("memory", "redis").
 	Name() string
 	// Close releases the driver's resources.
@@ -60,8 +63,8 @@ type Driver interface {
 
 // New returns a Store over d.
 func New(d Driver) *Store {
-	if d == nil || d.Claims() == nil {
-		panic("state: New needs a Driver with Claims")
+	if d == nil || d.Claims() == nil || d.Values() == nil {
+		panic("state: New needs a Driver with Claims and Values")
 	}
 	return &Store{d: d}
 }
@@ -91,6 +94,9 @@ func (s *Store) LocalShare() float64 {
 	}
 	return 1.0 / 3
 }
+
+// Values returns the value store.
+func (s *Store) Values() Values { return s.d.Values() }
 
 // Name names the implementation: "memory", "redis".
 func (s *Store) Name() string { return s.d.Name() }
@@ -157,6 +163,16 @@ type Claims interface {
 	Claim(ctx context.Context, key Key, ttl time.Duration) (bool, error)
 	// Release forgets key, so that a later Claim takes it again.
 	Release(ctx context.Context, key Key) error
+}
+
+// Values keeps small values for a time: the caller -> last agent memory of
+// routing, for example. Values are opaque bytes; keys are fixed-size.
+type Values interface {
+	// Set stores value under key for ttl, replacing what was there.
+	Set(ctx context.Context, key Key, value []byte, ttl time.Duration) error
+	// Get returns the value under key, and false when there is none (or it
+	// expired).
+	Get(ctx context.Context, key Key) ([]byte, bool, error)
 }
 
 // Window is one documented rate limit of an account: Limit requests per
