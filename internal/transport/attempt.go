@@ -25,8 +25,10 @@ import (
 // only its own requests.
 type attempt struct {
 	c          *Client
-	op         string
+	method     string
+	route      string // the operation is method + " " + route (built only when needed)
 	idempotent bool
+	ct         httptrace.ClientTrace
 
 	attempts   int
 	wrote      atomic.Bool // this attempt wrote (part of) the request
@@ -42,8 +44,12 @@ type attempt struct {
 	pastDeadline bool
 }
 
+func (a *attempt) opName() string { return a.method + " " + a.route }
+
+// trace returns the hooks that tell "nothing written" from "sent", kept in
+// the attempt itself (one allocation less per request).
 func (a *attempt) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+	a.ct = httptrace.ClientTrace{
 		// Called once the request was written, or failed part-way: either
 		// way the provider may have it.
 		WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote.Store(true) },
@@ -61,6 +67,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			}
 		},
 	}
+	return &a.ct
 }
 
 // notSent reports that the last attempt provably reached no server: a
@@ -210,7 +217,7 @@ func (a *attempt) jitter() time.Duration {
 }
 
 func (a *attempt) log(msg string, args ...any) {
-	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.op, "attempt", a.attempts}, args...)...)
+	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.opName(), "attempt", a.attempts}, args...)...)
 }
 
 func slogErr(err error) any { return "error=" + redactedError(err) }
@@ -247,10 +254,10 @@ func isTimeout(err error) bool {
 // fail turns the end of an operation into a *telephony.Error: from the final
 // response when there is one, else from err.
 func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) error {
-	e := &telephony.Error{Provider: a.c.provider, Op: a.op, Attempts: a.attempts}
+	e := &telephony.Error{Provider: a.c.provider, Op: a.opName(), Attempts: a.attempts}
 	if resp != nil {
 		a.fromResponse(e, resp)
-		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "status", e.StatusCode, "attempts", e.Attempts)
+		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "attempts", e.Attempts)
 		return e
 	}
 	var te *telephony.Error
@@ -291,7 +298,7 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 		e.Kind, e.Err = telephony.ErrUnavailable, unwrapURL(err)
 		e.Message = "request failed"
 	}
-	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "kind", errString(e.Kind), "attempts", e.Attempts)
+	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "kind", errString(e.Kind), "attempts", e.Attempts)
 	return e
 }
 
@@ -341,7 +348,7 @@ func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
 // sending the request again could ring a phone twice. When ctx ended
 // meanwhile the error also matches ctx's error.
 func (a *attempt) unusable(ctx context.Context, resp *http.Response, what string, cause error) error {
-	e := &telephony.Error{Kind: telephony.ErrBadResponse, Provider: a.c.provider, Op: a.op,
+	e := &telephony.Error{Kind: telephony.ErrBadResponse, Provider: a.c.provider, Op: a.opName(),
 		StatusCode: resp.StatusCode, RequestID: a.c.requestID(resp.Header), Attempts: a.attempts}
 	msg := "the provider answered " + resp.Status + " but " + what
 	if cause != nil {
@@ -367,7 +374,7 @@ func (a *attempt) unusable(ctx context.Context, resp *http.Response, what string
 		msg += "; the request was received and accepted, so it was probably carried out (a call may ring): do not send it again without checking"
 	}
 	e.Message = msg
-	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "status", e.StatusCode, "kind", errString(e.Kind), "attempts", e.Attempts)
+	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "kind", errString(e.Kind), "attempts", e.Attempts)
 	return e
 }
 

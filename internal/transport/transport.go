@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -228,18 +229,17 @@ type Response struct {
 // again), otherwise telephony.ErrBadResponse; when the context ended
 // meanwhile it also matches the context's error.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
-	op := req.Method + " " + req.route()
+	a := &attempt{c: c, method: req.Method, route: req.route(), idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
 	target, err := c.url(req)
 	if err != nil {
-		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: err.Error()}
 	}
 	var body []byte
 	if req.Body != nil {
 		if body, err = json.Marshal(req.Body); err != nil {
-			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: "encoding request body: " + err.Error()}
+			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: "encoding request body: " + err.Error()}
 		}
 	}
-	a := &attempt{c: c, op: op, idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 	if !a.idempotent {
 		// Only a request that is not sent again once it may have reached
@@ -256,12 +256,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, target, rbody)
 	if err != nil {
-		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: err.Error()}
 	}
 	if body != nil {
-		rreq.Header = c.jsonHeaders.Clone()
+		rreq.Header = shallowClone(c.jsonHeaders)
 	} else {
-		rreq.Header = c.headers.Clone()
+		rreq.Header = shallowClone(c.headers)
 	}
 	resp, err := c.retry.Do(rreq)
 	if err != nil {
@@ -277,13 +277,15 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
 		return out, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
-	if err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := readLimited(buf, resp.Body, maxResponseBody); err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, a.unusable(ctx, resp, fmt.Sprintf("the answer is larger than %d bytes", maxResponseBody), nil)
+		}
 		return nil, a.unusable(ctx, resp, "reading the answer failed", err)
 	}
-	if len(data) > maxResponseBody {
-		return nil, a.unusable(ctx, resp, fmt.Sprintf("the answer is larger than %d bytes", maxResponseBody), nil)
-	}
+	data := buf.Bytes()
 	if len(bytes.TrimSpace(data)) == 0 {
 		if req.AllowEmpty {
 			return out, nil
@@ -299,6 +301,56 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		}
 	}
 	return out, nil
+}
+
+// shallowClone copies h's map but shares its value slices, which nothing
+// modifies in place (Set replaces a slice; Add appends to a full one, which
+// copies): one allocation per request instead of Header.Clone's three.
+func shallowClone(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		out[k] = v[:len(v):len(v)]
+	}
+	return out
+}
+
+// Pooled buffers for 2xx bodies: json.Unmarshal copies what it keeps, so a
+// body's bytes are not needed once decoded.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bodyPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 { // let a rare huge body go
+		return
+	}
+	b.Reset()
+	bodyPool.Put(b)
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readLimited reads r to its end into buf, failing with errTooLarge past
+// limit bytes.
+func readLimited(buf *bytes.Buffer, r io.Reader, limit int) error {
+	for {
+		if buf.Len() > limit {
+			return errTooLarge
+		}
+		buf.Grow(bytes.MinRead)
+		free := buf.AvailableBuffer()
+		n, err := r.Read(free[:cap(free)])
+		buf.Write(free[:n])
+		if err == io.EOF {
+			if buf.Len() > limit {
+				return errTooLarge
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (r *Request) route() string {
