@@ -11,6 +11,7 @@ package paginate
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 )
 
@@ -18,14 +19,58 @@ import (
 // never loop a caller forever.
 const MaxPages = 100_000
 
+// recentTokens is how many recent page tokens the loop guard remembers
+// (as 64-bit hashes); longer cycles are caught by Brent's algorithm.
+const recentTokens = 64
+
+// loopGuard detects a provider that sends a page token it already sent, in
+// bounded memory: the hashes of the last recentTokens tokens catch a short
+// cycle at once, and Brent's cycle detection (one remembered hash, compared
+// with every later one, replaced at each power of two) catches a cycle of
+// any length within a few times its length plus its start. Memory does not
+// grow with the listing: the old guard kept every token (hundreds of KiB
+// for a million users).
+type loopGuard[K comparable] struct {
+	seed   maphash.Seed
+	recent [recentTokens]uint64
+	n      int // tokens seen
+	mark   uint64
+	power  int
+	steps  int
+}
+
+// seen records token and reports whether the walk has met it before.
+func (g *loopGuard[K]) seen(token K) bool {
+	if g.n == 0 {
+		g.seed, g.power = maphash.MakeSeed(), 1
+	}
+	h := maphash.Comparable(g.seed, token)
+	for i := range min(g.n, recentTokens) {
+		if g.recent[i] == h {
+			return true
+		}
+	}
+	if g.n > 0 && h == g.mark {
+		return true
+	}
+	g.recent[g.n%recentTokens] = h
+	g.n++
+	if g.steps++; g.steps >= g.power {
+		g.mark, g.steps, g.power = h, 0, g.power*2
+	}
+	return false
+}
+
 // Seq walks pages starting at token first. fetch returns one page's items,
 // the next token and whether there is a next page. A next token equal to one
-// already fetched ends the walk with an error instead of looping.
+// already fetched ends the walk with an error instead of looping (detected
+// in bounded memory; a long cycle may yield some pages twice before it is
+// caught), and so does a walk past MaxPages.
 func Seq[T any, K comparable](ctx context.Context, first K, fetch func(ctx context.Context, token K) (items []T, next K, more bool, err error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		token := first
-		seen := map[K]struct{}{}
+		var guard loopGuard[K]
 		for page := 0; ; page++ {
 			if err := ctx.Err(); err != nil {
 				yield(zero, err)
@@ -35,11 +80,10 @@ func Seq[T any, K comparable](ctx context.Context, first K, fetch func(ctx conte
 				yield(zero, fmt.Errorf("paginate: stopped after %d pages", MaxPages))
 				return
 			}
-			if _, dup := seen[token]; dup {
+			if guard.seen(token) {
 				yield(zero, fmt.Errorf("paginate: the provider returned page token %v twice; stopping to avoid a loop", token))
 				return
 			}
-			seen[token] = struct{}{}
 			items, next, more, err := fetch(ctx, token)
 			if err != nil {
 				yield(zero, err)

@@ -25,8 +25,10 @@ import (
 // only its own requests.
 type attempt struct {
 	c          *Client
-	op         string
+	method     string
+	route      string // the operation is method + " " + route (built only when needed)
 	idempotent bool
+	ct         httptrace.ClientTrace
 
 	attempts   int
 	wrote      atomic.Bool // this attempt wrote (part of) the request
@@ -42,8 +44,12 @@ type attempt struct {
 	pastDeadline bool
 }
 
+func (a *attempt) opName() string { return a.method + " " + a.route }
+
+// trace returns the hooks that tell "nothing written" from "sent", kept in
+// the attempt itself (one allocation less per request).
 func (a *attempt) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+	a.ct = httptrace.ClientTrace{
 		// Called once the request was written, or failed part-way: either
 		// way the provider may have it.
 		WroteRequest: func(httptrace.WroteRequestInfo) { a.wrote.Store(true) },
@@ -61,6 +67,7 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 			}
 		},
 	}
+	return &a.ct
 }
 
 // notSent reports that the last attempt provably reached no server: a
@@ -150,7 +157,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
-		wait, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+		wait, ok := ParseRetryAfter(header(resp.Header, "Retry-After"), now)
 		if !ok && found {
 			wait, ok = exhausted, true
 		}
@@ -173,7 +180,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	case s == http.StatusBadGateway || s == http.StatusServiceUnavailable || s == http.StatusGatewayTimeout:
 		wait := a.jitter()
 		if s == http.StatusServiceUnavailable {
-			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			if ra, ok := ParseRetryAfter(header(resp.Header, "Retry-After"), now); ok {
 				a.retryAfter = ra
 				if ra > a.c.s.MaxRetryWait {
 					return false, nil
@@ -210,7 +217,7 @@ func (a *attempt) jitter() time.Duration {
 }
 
 func (a *attempt) log(msg string, args ...any) {
-	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.op, "attempt", a.attempts}, args...)...)
+	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.opName(), "attempt", a.attempts}, args...)...)
 }
 
 func slogErr(err error) any { return "error=" + redactedError(err) }
@@ -247,10 +254,10 @@ func isTimeout(err error) bool {
 // fail turns the end of an operation into a *telephony.Error: from the final
 // response when there is one, else from err.
 func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) error {
-	e := &telephony.Error{Provider: a.c.provider, Op: a.op, Attempts: a.attempts}
+	e := &telephony.Error{Provider: a.c.provider, Op: a.opName(), Attempts: a.attempts}
 	if resp != nil {
 		a.fromResponse(e, resp)
-		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "status", e.StatusCode, "attempts", e.Attempts)
+		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "attempts", e.Attempts)
 		return e
 	}
 	var te *telephony.Error
@@ -291,13 +298,16 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 		e.Kind, e.Err = telephony.ErrUnavailable, unwrapURL(err)
 		e.Message = "request failed"
 	}
-	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.op, "kind", errString(e.Kind), "attempts", e.Attempts)
+	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "kind", errString(e.Kind), "attempts", e.Attempts)
 	return e
 }
 
 func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
 	defer drain(resp.Body)
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	// A provider or proxy may echo the request's Authorization value: no
+	// credential stays in the message, the body or the request id.
+	data = a.c.scrubBytes(data)
 	e.StatusCode = resp.StatusCode
 	e.RequestID = a.c.requestID(resp.Header)
 	e.Kind = telephony.KindForStatus(resp.StatusCode)
@@ -313,7 +323,7 @@ func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
 	case s == http.StatusTooManyRequests:
 		e.RetryAfter = a.retryAfter
 		if e.RetryAfter == 0 {
-			e.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			e.RetryAfter, _ = ParseRetryAfter(header(resp.Header, "Retry-After"), time.Now())
 		}
 	case s >= 500 && !a.idempotent:
 		e.Kind = telephony.ErrOutcomeUnknown
@@ -331,9 +341,41 @@ func (a *attempt) fromResponse(e *telephony.Error, resp *http.Response) {
 	}
 }
 
-func (a *attempt) badResponse(resp *http.Response, msg string) error {
-	return &telephony.Error{Kind: telephony.ErrBadResponse, Provider: a.c.provider, Op: a.op,
-		StatusCode: resp.StatusCode, RequestID: a.c.requestID(resp.Header), Attempts: a.attempts, Message: msg}
+// unusable is the error for a 2xx answer that cannot be used: its body
+// could not be read (cause is the read error), is too large or empty, or
+// does not decode or check. After a request that is not idempotent the
+// provider did act, so it is ErrOutcomeUnknown, never a plain bad response:
+// sending the request again could ring a phone twice. When ctx ended
+// meanwhile the error also matches ctx's error.
+func (a *attempt) unusable(ctx context.Context, resp *http.Response, what string, cause error) error {
+	e := &telephony.Error{Kind: telephony.ErrBadResponse, Provider: a.c.provider, Op: a.opName(),
+		StatusCode: resp.StatusCode, RequestID: a.c.requestID(resp.Header), Attempts: a.attempts}
+	msg := "the provider answered " + resp.Status + " but " + what
+	if cause != nil {
+		msg += ": " + a.c.scrub(redactedError(cause))
+		if isTimeout(cause) || errors.Is(cause, context.DeadlineExceeded) || errors.Is(cause, context.Canceled) {
+			e.Err = unwrapURL(cause)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		e.Err = err
+		if a.idempotent {
+			e.Kind = telephony.ErrUnavailable
+			msg += " (the context ended while the answer was arriving)"
+		}
+	}
+	if !a.idempotent {
+		// Still a bad response (errors.Is matches it too, unless the
+		// context's error takes its place), but first an unknown outcome.
+		if e.Err == nil {
+			e.Err = telephony.ErrBadResponse
+		}
+		e.Kind = telephony.ErrOutcomeUnknown
+		msg += "; the request was received and accepted, so it was probably carried out (a call may ring): do not send it again without checking"
+	}
+	e.Message = msg
+	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "kind", errString(e.Kind), "attempts", e.Attempts)
+	return e
 }
 
 func unwrapURL(err error) error {

@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -63,9 +65,10 @@ type Client struct {
 	retry        *retryablehttp.Client
 	http         *http.Client
 	account      *Account
-	rateHeaders  []HeaderWindow
-	requestIDs   []string
+	rateHeaders  []HeaderWindow // header names canonicalised once, in New
+	requestIDs   []string       // canonical header names
 	errorMessage func([]byte) string
+	scrubber     *strings.Replacer // removes credentials from what is kept of a response
 	s            telephony.Settings
 	log          *slog.Logger
 }
@@ -87,6 +90,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Settings.HTTPClient != nil {
 		cp := *cfg.Settings.HTTPClient
 		hc = &cp
+	}
+	// Client.Timeout becomes a per-attempt context deadline, armed only
+	// when the caller's own deadline is further away (see attemptTimeout).
+	if hc.Timeout > 0 {
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		hc.Transport, hc.Timeout = &attemptTimeout{next: next, d: hc.Timeout}, 0
 	}
 	// Never follow a redirect: a POST would turn into a GET, and a
 	// redirect to another host must not see our credentials.
@@ -114,9 +126,18 @@ func New(cfg Config) (*Client, error) {
 	if msg == nil {
 		msg = DefaultErrorMessage
 	}
-	ids := cfg.RequestIDHeaders
+	ids := slices.Clone(cfg.RequestIDHeaders)
 	if len(ids) == 0 {
 		ids = []string{"X-Request-Id", "Request-Id", "X-Amzn-RequestId"}
+	}
+	// Header names are canonicalised once here, not on every response.
+	for i := range ids {
+		ids[i] = http.CanonicalHeaderKey(ids[i])
+	}
+	rateHeaders := slices.Clone(cfg.RateHeaders)
+	for i := range rateHeaders {
+		h := &rateHeaders[i]
+		h.Limit, h.Remaining, h.Reset = canonical(h.Limit), canonical(h.Remaining), canonical(h.Reset)
 	}
 	log := s.Logger
 	if log == nil {
@@ -124,7 +145,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		provider: cfg.Provider, base: base, baseURL: base.String(), http: hc,
-		account: acct, rateHeaders: cfg.RateHeaders, requestIDs: ids,
+		account: acct, rateHeaders: rateHeaders, requestIDs: ids,
 		errorMessage: msg, s: s, log: log,
 	}
 	c.headers = http.Header{"Accept": {"application/json"}}
@@ -132,6 +153,7 @@ func New(cfg Config) (*Client, error) {
 		c.headers.Set("User-Agent", s.UserAgent)
 	}
 	cfg.Authorize(c.headers)
+	c.scrubber = newScrubber(cfg.Credential, c.headers)
 	c.jsonHeaders = c.headers.Clone()
 	c.jsonHeaders.Set("Content-Type", "application/json")
 	// One retryablehttp client serves every operation; its hooks find the
@@ -176,6 +198,12 @@ type Request struct {
 	Body any
 	// Out receives the decoded JSON body of a 2xx answer when non-nil.
 	Out any
+	// AllowEmpty accepts a 2xx answer with an empty body, leaving Out as it
+	// is; by default Out makes a body required.
+	AllowEmpty bool
+	// Check, when set, runs after Out was decoded and rejects an answer
+	// about something else than what was asked (another id, say).
+	Check func() error
 	// Idempotent marks a request that may be repeated after it reached the
 	// provider. GET, HEAD, PUT and DELETE are idempotent whatever this says;
 	// POST and PATCH are sent again only after a 429 or when nothing was
@@ -193,20 +221,31 @@ type Response struct {
 
 // Do sends req and decodes the answer into req.Out. Every failure is a
 // *telephony.Error.
+//
+// Once the provider answered 2xx, a body that cannot be read, is empty
+// where req.Out wants one, cannot be decoded or fails req.Check is a
+// failure: for a request that is not idempotent it matches
+// telephony.ErrOutcomeUnknown (the provider did act; do not send it
+// again), otherwise telephony.ErrBadResponse; when the context ended
+// meanwhile it also matches the context's error.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
-	op := req.Method + " " + req.route()
+	a := &attempt{c: c, method: req.Method, route: req.route(), idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
 	target, err := c.url(req)
 	if err != nil {
-		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: err.Error()}
 	}
 	var body []byte
 	if req.Body != nil {
 		if body, err = json.Marshal(req.Body); err != nil {
-			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: "encoding request body: " + err.Error()}
+			return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: "encoding request body: " + err.Error()}
 		}
 	}
-	a := &attempt{c: c, op: op, idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
-	ctx = httptrace.WithClientTrace(context.WithValue(ctx, attemptKey{}, a), a.trace())
+	ctx = context.WithValue(ctx, attemptKey{}, a)
+	if !a.idempotent {
+		// Only a request that is not sent again once it may have reached
+		// the provider needs to know whether anything was written.
+		ctx = httptrace.WithClientTrace(ctx, a.trace())
+	}
 
 	if err := c.account.wait(ctx, c.s.MaxRetryWait); err != nil {
 		return nil, a.fail(ctx, nil, err)
@@ -217,12 +256,12 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	rreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, target, rbody)
 	if err != nil {
-		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: op, Message: err.Error()}
+		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: err.Error()}
 	}
 	if body != nil {
-		rreq.Header = c.jsonHeaders.Clone()
+		rreq.Header = shallowClone(c.jsonHeaders)
 	} else {
-		rreq.Header = c.headers.Clone()
+		rreq.Header = shallowClone(c.headers)
 	}
 	resp, err := c.retry.Do(rreq)
 	if err != nil {
@@ -238,24 +277,80 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
 		return out, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
-	if err != nil {
-		return nil, a.badResponse(resp, "reading the response body: "+err.Error())
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := readLimited(buf, resp.Body, maxResponseBody); err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, a.unusable(ctx, resp, fmt.Sprintf("the answer is larger than %d bytes", maxResponseBody), nil)
+		}
+		return nil, a.unusable(ctx, resp, "reading the answer failed", err)
 	}
-	if len(data) > maxResponseBody {
-		return nil, a.badResponse(resp, fmt.Sprintf("response body larger than %d bytes", maxResponseBody))
-	}
+	data := buf.Bytes()
 	if len(bytes.TrimSpace(data)) == 0 {
-		return out, nil
+		if req.AllowEmpty {
+			return out, nil
+		}
+		return nil, a.unusable(ctx, resp, "the answer has no body where one was expected", nil)
 	}
 	if err := json.Unmarshal(data, req.Out); err != nil {
-		msg := "the provider answered " + resp.Status + " but the body is not the expected JSON: " + err.Error()
-		if !a.idempotent {
-			msg += " (the request succeeded; do not send it again)"
+		return nil, a.unusable(ctx, resp, "the body is not the expected JSON", err)
+	}
+	if req.Check != nil {
+		if err := req.Check(); err != nil {
+			return nil, a.unusable(ctx, resp, "the answer is not about what was asked", err)
 		}
-		return nil, a.badResponse(resp, msg)
 	}
 	return out, nil
+}
+
+// shallowClone copies h's map but shares its value slices, which nothing
+// modifies in place (Set replaces a slice; Add appends to a full one, which
+// copies): one allocation per request instead of Header.Clone's three.
+func shallowClone(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		out[k] = v[:len(v):len(v)]
+	}
+	return out
+}
+
+// Pooled buffers for 2xx bodies: json.Unmarshal copies what it keeps, so a
+// body's bytes are not needed once decoded.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bodyPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 { // let a rare huge body go
+		return
+	}
+	b.Reset()
+	bodyPool.Put(b)
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readLimited reads r to its end into buf, failing with errTooLarge past
+// limit bytes.
+func readLimited(buf *bytes.Buffer, r io.Reader, limit int) error {
+	for {
+		if buf.Len() > limit {
+			return errTooLarge
+		}
+		buf.Grow(bytes.MinRead)
+		free := buf.AvailableBuffer()
+		n, err := r.Read(free[:cap(free)])
+		buf.Write(free[:n])
+		if err == io.EOF {
+			if buf.Len() > limit {
+				return errTooLarge
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (r *Request) route() string {
@@ -313,14 +408,31 @@ func idempotentMethod(m string) bool {
 
 func (c *Client) requestID(h http.Header) string {
 	for _, k := range c.requestIDs {
-		if v := h.Get(k); v != "" {
+		if v := header(h, k); v != "" {
 			if len(v) > 128 {
 				v = v[:128]
 			}
-			return v
+			return c.scrub(v)
 		}
 	}
 	return ""
+}
+
+// header is h.Get for a name already in canonical form: no
+// canonicalisation (and no allocation) per lookup.
+func header(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// canonical is http.CanonicalHeaderKey, keeping "" empty.
+func canonical(k string) string {
+	if k == "" {
+		return ""
+	}
+	return http.CanonicalHeaderKey(k)
 }
 
 // observe applies the provider's rate-limit headers to the account: each
@@ -333,15 +445,15 @@ func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
 	for _, w := range c.rateHeaders {
 		limit, hasLimit := 0, false
 		if w.Limit != "" {
-			limit, hasLimit = atoiHeader(h.Get(w.Limit))
+			limit, hasLimit = atoiHeader(header(h, w.Limit))
 		}
-		rem, hasRem := atoiHeader(h.Get(w.Remaining))
+		rem, hasRem := atoiHeader(header(h, w.Remaining))
 		var wait time.Duration
 		hasReset := false
 		if w.Reset != "" {
 			// Not clamped: the window really is spent until then. A wait
 			// longer than MaxRetryWait makes callers fail fast instead.
-			wait, hasReset = ParseReset(h.Get(w.Reset), now)
+			wait, hasReset = ParseReset(header(h, w.Reset), now)
 		}
 		if !hasLimit && !hasRem && !hasReset {
 			continue
