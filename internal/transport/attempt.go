@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -42,6 +43,7 @@ type attempt struct {
 	debug      bool // the logger wants debug records
 	// pastDeadline: retrying would have meant waiting past ctx's deadline.
 	pastDeadline bool
+	rec          *record // the Observer's and ResponseMeta's record; nil when none asked
 }
 
 func (a *attempt) opName() string { return a.method + " " + a.route }
@@ -86,6 +88,7 @@ func attemptFrom(ctx context.Context) *attempt { return ctx.Value(attemptKey{}).
 func beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 	a := attemptFrom(req.Context())
 	a.attempts = i + 1
+	a.rec.startAttempt(a.attempts)
 	a.status = 0
 	a.wrote.Store(false)
 	a.dialFailed.Store(false)
@@ -93,7 +96,9 @@ func beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 }
 
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	return attemptFrom(ctx).checkRetry(ctx, resp, err)
+	a := attemptFrom(ctx)
+	a.rec.answered(a.c, resp, err)
+	return a.checkRetry(ctx, resp, err)
 }
 
 // noBackoff leaves the wait to prepareRetry: Backoff cannot see the
@@ -105,10 +110,16 @@ func noBackoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration { retu
 func prepareRetry(req *http.Request) error {
 	ctx := req.Context()
 	a := attemptFrom(ctx)
-	if err := sleep(ctx, a.nextWait); err != nil {
+	start := time.Now()
+	err := sleep(ctx, a.nextWait)
+	a.rec.waited(time.Since(start), true)
+	if err != nil {
 		return err
 	}
-	return a.c.account.wait(ctx, a.c.s.MaxRetryWait)
+	start = time.Now()
+	err = a.c.account.wait(ctx, a.c.s.MaxRetryWait)
+	a.rec.waited(time.Since(start), false)
+	return err
 }
 
 // errorHandler keeps retryablehttp's "giving up after N attempts" away from
@@ -133,7 +144,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	if err != nil {
 		a.lastErr = err
 		if a.debug {
-			a.log("attempt failed", slogErr(err))
+			a.log(ctx, "attempt failed", slogErr(err))
 		}
 		if ctx.Err() != nil {
 			return false, err
@@ -153,7 +164,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	a.status = resp.StatusCode
 	exhausted, found := a.c.observe(resp.Header)
 	if a.debug {
-		a.log("attempt answered", "status", resp.StatusCode)
+		a.log(ctx, "attempt answered", "status", resp.StatusCode)
 	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
@@ -207,7 +218,7 @@ func (a *attempt) retry(ctx context.Context, cost int, wait time.Duration, err e
 	}
 	a.nextWait = wait
 	if a.debug {
-		a.log("retrying", "wait", wait)
+		a.log(ctx, "retrying", "wait", wait)
 	}
 	return true, nil
 }
@@ -216,11 +227,11 @@ func (a *attempt) jitter() time.Duration {
 	return Backoff(a.c.s.RetryBaseWait, a.c.s.RetryMaxWait, a.attempts-1)
 }
 
-func (a *attempt) log(msg string, args ...any) {
-	a.c.log.Debug(msg, append([]any{"provider", a.c.provider, "op", a.opName(), "attempt", a.attempts}, args...)...)
+func (a *attempt) log(ctx context.Context, msg string, args ...any) {
+	a.c.log.DebugContext(ctx, msg, append([]any{"provider", a.c.provider, "op", a.opName(), "attempt", a.attempts}, args...)...)
 }
 
-func slogErr(err error) any { return "error=" + redactedError(err) }
+func slogErr(err error) slog.Attr { return slog.String("error", redactedError(err)) }
 
 // redactedError is err's text without the request URL that *url.Error adds.
 func redactedError(err error) string {
@@ -257,7 +268,7 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 	e := &telephony.Error{Provider: a.c.provider, Op: a.opName(), Attempts: a.attempts}
 	if resp != nil {
 		a.fromResponse(e, resp)
-		a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "attempts", e.Attempts)
+		a.c.log.WarnContext(ctx, "request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "attempts", e.Attempts)
 		return e
 	}
 	var te *telephony.Error
@@ -298,7 +309,7 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 		e.Kind, e.Err = telephony.ErrUnavailable, unwrapURL(err)
 		e.Message = "request failed"
 	}
-	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "kind", errString(e.Kind), "attempts", e.Attempts)
+	a.c.log.WarnContext(ctx, "request failed", "provider", a.c.provider, "op", a.opName(), "kind", errString(e.Kind), "attempts", e.Attempts)
 	return e
 }
 
@@ -374,7 +385,7 @@ func (a *attempt) unusable(ctx context.Context, resp *http.Response, what string
 		msg += "; the request was received and accepted, so it was probably carried out (a call may ring): do not send it again without checking"
 	}
 	e.Message = msg
-	a.c.log.Warn("request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "kind", errString(e.Kind), "attempts", e.Attempts)
+	a.c.log.WarnContext(ctx, "request failed", "provider", a.c.provider, "op", a.opName(), "status", e.StatusCode, "kind", errString(e.Kind), "attempts", e.Attempts)
 	return e
 }
 

@@ -219,7 +219,7 @@ type Response struct {
 	Attempts   int
 }
 
-// Do sends req and decodes the answer into req.Out. Every failure is a
+// do sends req and decodes the answer into req.Out. Every failure is a
 // *telephony.Error.
 //
 // Once the provider answered 2xx, a body that cannot be read, is empty
@@ -228,8 +228,8 @@ type Response struct {
 // telephony.ErrOutcomeUnknown (the provider did act; do not send it
 // again), otherwise telephony.ErrBadResponse; when the context ended
 // meanwhile it also matches the context's error.
-func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
-	a := &attempt{c: c, method: req.Method, route: req.route(), idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug)}
+func (c *Client) do(ctx context.Context, req *Request, rec *record) (*Response, error) {
+	a := &attempt{c: c, method: req.Method, route: req.route(), idempotent: req.Idempotent || idempotentMethod(req.Method), debug: c.log.Enabled(ctx, slog.LevelDebug), rec: rec}
 	target, err := c.url(req)
 	if err != nil {
 		return nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: c.provider, Op: a.opName(), Message: err.Error()}
@@ -247,7 +247,10 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 		ctx = httptrace.WithClientTrace(ctx, a.trace())
 	}
 
-	if err := c.account.wait(ctx, c.s.MaxRetryWait); err != nil {
+	start := time.Now()
+	err = c.account.wait(ctx, c.s.MaxRetryWait)
+	rec.waited(time.Since(start), false)
+	if err != nil {
 		return nil, a.fail(ctx, nil, err)
 	}
 	var rbody any
