@@ -202,7 +202,10 @@ local tat = math.max(num(redis.call('GET', KEYS[1]), now), now)
 local w = tat - now - (burst - 1) * every
 if w > 0 then return math.ceil(w * 1000) end
 tat = tat + every
-redis.call('SET', KEYS[1], fmt(tat), 'PX', ms(tat - now))
+-- Expire at the wall-clock time the bucket is full again (now is wall
+-- clock in ms), plus a margin for clock skew between hosts: a bucket is
+-- never dropped while it still holds a debt, however long the caller took.
+redis.call('SET', KEYS[1], fmt(tat), 'PXAT', ms(tat + 2000))
 return 0
 `)
 
@@ -215,7 +218,7 @@ tat = tat - every
 if tat <= now then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('SET', KEYS[1], fmt(tat), 'PX', ms(tat - now))
+  redis.call('SET', KEYS[1], fmt(tat), 'PXAT', ms(tat + 2000))
 end
 return 0
 `)
