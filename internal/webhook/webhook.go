@@ -1,6 +1,7 @@
 // Package webhook is the shared plumbing of the inbound handlers: bounded
-// body reads, constant-time secret comparison, deduplication of redelivered
-// events, and a bounded asynchronous work queue.
+// body reads, constant-time secret comparison, the events inbox
+// (deduplication on the state store, the durable log or a bounded
+// asynchronous work queue) and bounded calls of user functions.
 package webhook
 
 import (
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 )
 
 // Body size limits: far above any genuine delivery, far below what would
@@ -17,6 +19,10 @@ const (
 	MaxRoutingBody = 64 << 10  // a Dialpad routing request
 	MaxEventBody   = 256 << 10 // an event webhook
 )
+
+// DefaultDedupeTTL is how long a delivery key is remembered: longer than any
+// provider's documented redelivery window.
+const DefaultDedupeTTL = 24 * time.Hour
 
 // ErrTooLarge reports a body over the limit; handlers answer 413.
 var ErrTooLarge = errors.New("request body too large")

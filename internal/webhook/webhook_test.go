@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,41 +37,6 @@ func TestEqualSecret(t *testing.T) {
 	assert.False(t, EqualSecret("tok", "tok2"), "EqualSecret wrong: tok, tok2")
 	assert.False(t, EqualSecret("", ""), "EqualSecret wrong: empty secrets")
 	assert.False(t, EqualSecret("x", ""), "EqualSecret wrong: x, empty")
-}
-
-func TestDedupe(t *testing.T) {
-	d := NewDedupe(time.Hour, 3)
-	now := time.Unix(0, 0)
-	d.now = func() time.Time { return now }
-	require.True(t, d.First("a"), "first delivery reported as a duplicate")
-	assert.False(t, d.First("a"), "duplicate not detected")
-	d.First("b")
-	d.First("c")
-	d.First("d") // evicts a: the store is bounded
-	assert.LessOrEqual(t, d.Len(), 3, "bound not kept: len=%d", d.Len())
-	assert.True(t, d.First("a"), "bound not kept: a still remembered, len=%d", d.Len())
-	now = now.Add(2 * time.Hour)
-	assert.True(t, d.First("d"), "expired key still remembered")
-	d.Forget("d")
-	assert.True(t, d.First("d"), "Forget had no effect")
-}
-
-// R20 in miniature: five concurrent deliveries of one key, one side effect.
-func TestDedupeConcurrent(t *testing.T) {
-	d := NewDedupe(0, 0)
-	var effects atomic.Int64
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if d.First("req-1") {
-				effects.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	assert.Equal(t, int64(1), effects.Load(), "side effects=%d", effects.Load())
 }
 
 func TestRunnerBoundsAndClose(t *testing.T) {

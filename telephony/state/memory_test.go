@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,4 +59,22 @@ func TestKeyOfIsLengthPrefixed(t *testing.T) {
 	assert.NotEqual(t, KeyOf("ab", "c"), KeyOf("a", "bc"))
 	assert.Equal(t, KeyOf("a", "b"), KeyOf("a", "b"))
 	assert.Len(t, KeyOf("x").String(), 64)
+}
+
+// Five concurrent deliveries of one key: one side effect.
+func TestMemoryClaimsConcurrent(t *testing.T) {
+	m := newMemoryClaims(MaxMemoryClaims)
+	var effects atomic.Int64
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if first, _ := m.Claim(context.Background(), KeyOf("req-1"), time.Hour); first {
+				effects.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), effects.Load(), "side effects")
 }
