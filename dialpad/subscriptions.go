@@ -3,6 +3,8 @@ package dialpad
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -285,11 +287,11 @@ func subscriptionPath(id int64) string {
 
 func validateCallStates(states []string) error {
 	if len(states) == 0 {
-		return errString("call_states is empty: name the states to receive (CallStateAll for every state)")
+		return errors.New("call_states is empty: name the states to receive (CallStateAll for every state)")
 	}
 	for _, st := range states {
 		if !callStates[st] {
-			return errString("call state " + strconv.Quote(st) + " is not one of Dialpad's call states")
+			return fmt.Errorf("call state %q is not one of Dialpad's call states", st)
 		}
 	}
 	return nil
@@ -300,17 +302,13 @@ func validateCallStates(states []string) error {
 func validateScope(hasID bool, id int64, hasType bool, typ string) error {
 	switch {
 	case hasID != hasType:
-		return errString("target_id and target_type go together: set both or neither")
+		return errors.New("target_id and target_type go together: set both or neither")
 	case !hasID:
 		return nil
 	case id <= 0:
-		return errString("target_id " + strconv.FormatInt(id, 10) + " must be positive")
+		return fmt.Errorf("target_id %d must be positive", id)
 	case !defaultTargetTypes[typ]:
-		return errString("target_type " + strconv.Quote(typ) + " is not one of Dialpad's target types (user, office, callcenter, department, ...)")
+		return fmt.Errorf("target_type %q is not one of Dialpad's target types (user, office, callcenter, department, ...)", typ)
 	}
 	return nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
