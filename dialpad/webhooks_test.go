@@ -2,6 +2,7 @@ package dialpad_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"sync"
@@ -260,4 +261,38 @@ func TestWebhooksInvalidInputSendsNothing(t *testing.T) {
 	}
 	assert.Zero(t, srv.Count("", "/api/v2/webhooks"), "nothing sent")
 	assert.Zero(t, srv.Count("", "/api/v2/subscriptions"), "nothing sent")
+}
+
+// group_calls_only and a deleted webhook are honoured by the simulator's
+// deliveries.
+func TestCallSubscriptionGroupCallsOnlyAndDeletedWebhook(t *testing.T) {
+	c, srv := newTestClient(t)
+	ctx := t.Context()
+	agent := srv.SeedUsers(1)[0]
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer hs.Close()
+
+	wh, err := c.Webhooks().Create(ctx, dialpad.CreateWebhookRequest{HookURL: hs.URL})
+	require.NoError(t, err)
+	_, err = c.CallSubscriptions().Create(ctx, dialpad.CreateCallSubscriptionRequest{
+		EndpointID: wh.ID, CallStates: []string{dialpad.CallStateAll}, GroupCallsOnly: true,
+	})
+	require.NoError(t, err)
+
+	direct, err := c.Calls.Initiate(ctx, dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: agent.ID})
+	require.NoError(t, err)
+	group, err := c.Calls.Initiate(ctx, dialpad.InitiateCallRequest{PhoneNumber: "+14155550101", UserID: agent.ID,
+		GroupID: 77, GroupType: "callcenter"})
+	require.NoError(t, err)
+	srv.FlushEvents()
+	ds := srv.Deliveries()
+	require.Len(t, ds, 1, "only the group call")
+	assert.Equal(t, group.CallID, ds[0].CallID)
+	assert.False(t, ds[0].Signed, "a webhook without a secret gets plain JSON")
+
+	require.NoError(t, c.Webhooks().Delete(ctx, wh.ID))
+	require.NoError(t, srv.SetCallState(group.CallID, "hangup"))
+	require.NoError(t, srv.SetCallState(direct.CallID, "hangup"))
+	srv.FlushEvents()
+	assert.Len(t, srv.Deliveries(), 1, "a deleted webhook receives nothing")
 }
