@@ -70,6 +70,7 @@ type Server struct {
 	hookURL    string
 	hookToken  string
 	deliveries []Delivery
+	api        webhookAPI // REST webhooks (webhookapi.go)
 }
 
 // NewServer starts a simulator with no users and no rate limit.
@@ -197,6 +198,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) < 2 || parts[0] != "v1" {
 		writeError(w, http.StatusNotFound, "Not Found", "Unknown path.")
+		return
+	}
+	if parts[1] == "webhooks" { // ids are UUIDs
+		s.routeWebhooks(w, r, parts[2:])
 		return
 	}
 	if r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "users" && parts[2] == "availabilities" {

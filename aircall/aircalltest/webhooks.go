@@ -15,6 +15,9 @@ type Delivery struct {
 	CallID int64
 	Status int   // the receiver's answer, 0 when none came
 	Err    error // a transport error
+	// WebhookID is the REST-created webhook posted to; "" for the one
+	// registered with SetWebhook.
+	WebhookID string
 }
 
 // SetWebhook registers the URL that receives call events and the token
@@ -90,6 +93,10 @@ func (s *Server) Payload(event string, callID int64) ([]byte, error) {
 }
 
 func (s *Server) payloadLocked(event string, callID int64) ([]byte, error) {
+	return s.payloadTokenLocked(event, callID, s.hookToken)
+}
+
+func (s *Server) payloadTokenLocked(event string, callID int64, token string) ([]byte, error) {
 	c, ok := s.calls[callID]
 	if !ok {
 		return nil, fmt.Errorf("aircalltest: no call %d", callID)
@@ -104,33 +111,62 @@ func (s *Server) payloadLocked(event string, callID int64) ([]byte, error) {
 		ts = c.TransferredAt
 	}
 	body := map[string]any{"resource": "call", "event": event, "timestamp": ts, "data": s.wireCallLocked(c)}
-	if s.hookToken != "" { // an empty token is left out, as a forged body would
-		body["token"] = s.hookToken
+	if token != "" { // an empty token is left out, as a forged body would
+		body["token"] = token
 	}
 	return json.Marshal(body)
 }
 
-// DeliverEvent posts event about the call to the registered webhook and
-// returns the receiver's status. Calling it again redelivers the same body.
+// DeliverEvent posts event about the call to the webhook registered with
+// SetWebhook, then to every active webhook created through the REST API
+// whose events hold it (each body carrying that webhook's token), and
+// returns the first receiver's status and transport error (0 and nil
+// when no active webhook subscribes to the event). Calling it
+// again redelivers the same bodies. A REST webhook whose deliveries fail
+// SetWebhookFailureLimit times in a row is deactivated, as Aircall does.
 func (s *Server) DeliverEvent(event string, callID int64) (status int, err error) {
 	s.mu.Lock()
-	url := s.hookURL
-	body, err := s.payloadLocked(event, callID)
+	targets := s.targetsLocked(event)
+	bodies := make([][]byte, len(targets))
+	for i, t := range targets {
+		if bodies[i], err = s.payloadTokenLocked(event, callID, t.token); err != nil {
+			break
+		}
+	}
+	if _, ok := s.calls[callID]; !ok && err == nil {
+		err = fmt.Errorf("aircalltest: no call %d", callID)
+	}
+	none := s.hookURL == "" && len(s.api.order) == 0
 	s.mu.Unlock()
+	switch {
+	case err != nil:
+		return 0, err
+	case none:
+		return 0, errors.New("aircalltest: no webhook registered (SetWebhook or POST /v1/webhooks)")
+	case len(targets) == 0:
+		return 0, nil // no active webhook subscribes to this event
+	}
+	for i, t := range targets {
+		st, perr := s.post(t.url, bodies[i])
+		if t.id != "" {
+			s.recordResult(t.id, perr == nil && st >= 200 && st < 300)
+		}
+		s.mu.Lock()
+		s.deliveries = append(s.deliveries, Delivery{Event: event, CallID: callID, Status: st, Err: perr, WebhookID: t.id})
+		s.mu.Unlock()
+		if i == 0 {
+			status, err = st, perr
+		}
+	}
+	return status, err
+}
+
+func (s *Server) post(url string, body []byte) (status int, err error) {
+	resp, err := s.hc.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
-	if url == "" {
-		return 0, errors.New("aircalltest: no webhook registered (SetWebhook)")
-	}
-	resp, err := s.hc.Post(url, "application/json", bytes.NewReader(body))
-	if err == nil {
-		status = resp.StatusCode
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-	}
-	s.mu.Lock()
-	s.deliveries = append(s.deliveries, Delivery{Event: event, CallID: callID, Status: status, Err: err})
-	s.mu.Unlock()
-	return status, err
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
 }

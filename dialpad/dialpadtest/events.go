@@ -45,6 +45,7 @@ type pendingEvent struct {
 	callID  int64
 	state   string
 	payload map[string]any
+	hooks   []webhook // who gets it, decided when it happened
 }
 
 type eventQueue struct {
@@ -68,6 +69,8 @@ func (q *eventQueue) init(s *Server) {
 // places or receives, and returns the webhook's id. With a secret, each
 // event is sent as an HS256 JWT (Content-Type application/jwt) whose claims
 // are the event JSON; without one, as that JSON (application/json).
+// Webhooks created through the REST API (POST /api/v2/webhooks) get events
+// only through call subscriptions; see CallSubscription.
 func (s *Server) AddWebhook(url, secret string) int64 {
 	s.mu.Lock()
 	id := s.newID()
@@ -100,10 +103,11 @@ func (s *Server) emit(c *Call) {
 	q := &s.ev
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.hooks) == 0 || q.closed {
+	hooks := append(append([]webhook(nil), q.hooks...), s.subscribedLocked(c)...)
+	if len(hooks) == 0 || q.closed {
 		return
 	}
-	q.pending = append(q.pending, pendingEvent{callID: c.ID, state: c.State, payload: s.callEvent(c)})
+	q.pending = append(q.pending, pendingEvent{callID: c.ID, state: c.State, payload: s.callEvent(c), hooks: hooks})
 	if !q.running {
 		q.running = true
 		q.wg.Add(1)
@@ -124,9 +128,8 @@ func (q *eventQueue) run() {
 		}
 		ev := q.pending[0]
 		q.pending = q.pending[1:]
-		hooks := append([]webhook(nil), q.hooks...)
 		q.mu.Unlock()
-		for _, h := range hooks {
+		for _, h := range ev.hooks {
 			d := q.deliver(h, ev)
 			q.mu.Lock()
 			q.deliveries = append(q.deliveries, d)

@@ -127,7 +127,8 @@ type Server struct {
 	routeWait   time.Duration
 	skew        time.Duration
 
-	ev eventQueue
+	ev  eventQueue
+	api webhookAPI // REST webhooks and call subscriptions (webhookapi.go)
 }
 
 // NewServer starts a simulator with Dialpad's per-endpoint limits (5 calls
@@ -440,6 +441,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v2/users", s.listUsers)
 	s.mux.HandleFunc("POST /api/v2/call", s.initiateCall)
 	s.mux.HandleFunc("POST /api/v2/call/{id}/transfer", s.transferCall)
+	s.mux.HandleFunc("POST /api/v2/webhooks", s.createWebhook)
+	s.mux.HandleFunc("GET /api/v2/webhooks", s.listWebhooks)
+	s.mux.HandleFunc("GET /api/v2/webhooks/{id}", s.getWebhook)
+	s.mux.HandleFunc("PATCH /api/v2/webhooks/{id}", s.updateWebhook)
+	s.mux.HandleFunc("DELETE /api/v2/webhooks/{id}", s.deleteWebhook)
+	s.mux.HandleFunc("POST /api/v2/subscriptions/call", s.createSubscription)
+	s.mux.HandleFunc("GET /api/v2/subscriptions/call", s.listSubscriptions)
+	s.mux.HandleFunc("GET /api/v2/subscriptions/call/{id}", s.getSubscription)
+	s.mux.HandleFunc("PATCH /api/v2/subscriptions/call/{id}", s.updateSubscription)
+	s.mux.HandleFunc("DELETE /api/v2/subscriptions/call/{id}", s.deleteSubscription)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -136,6 +136,7 @@ type Server struct {
 	plainContact bool
 	makePath     string // "" is DefaultMakeCallPath
 	rl           rateState
+	api          webhookAPI // registered webhooks (webhookapi.go)
 }
 
 // NewServer starts a simulator. Close it when done.
@@ -296,6 +297,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == s.makeCallPath():
 		s.makeCall(w, r)
+	case r.URL.Path == "/v2.1/webhooks" || strings.HasPrefix(r.URL.Path, "/v2.1/webhooks/"):
+		s.routeWebhooks(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v2.1/users":
 		s.listUsers(w, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2.1/calls/") &&
