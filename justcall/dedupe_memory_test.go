@@ -25,7 +25,7 @@ func TestWebhookDedupeKeysAreFixedSize(t *testing.T) {
 		justcall.WebhookOptions{})
 	require.NoError(t, err)
 	srv := serve(t, h)
-	const n, idLen = 300, 100 << 10
+	const n, idLen = 100, 100 << 10
 	at := time.Now()
 	heap := func() uint64 {
 		runtime.GC()
