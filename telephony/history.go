@@ -31,14 +31,15 @@ type CallQuery struct {
 // Until); Number is never filtered client-side: it is refused with
 // ErrUnsupported.
 type CallFilters struct {
-	Number    bool
-	Direction bool
-	AgentID   bool
-	TimeRange bool
+	Number    bool // CallQuery.Number
+	Direction bool // CallQuery.Direction
+	AgentID   bool // CallQuery.AgentID
+	TimeRange bool // CallQuery.Since and Until
 }
 
 // CallRecord is one call of a provider's call history.
 type CallRecord struct {
+	// ID is the provider's call id; Provider names the provider.
 	ID       string
 	Provider string
 	// Direction is inbound or outbound, from the account's side.
