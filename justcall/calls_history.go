@@ -65,7 +65,8 @@ type callsPage struct {
 
 // List iterates over the account's calls with GET /v2.1/calls, newest
 // first unless opts.Order says otherwise, fetching pages as the loop
-// advances. The walk stops at a short page or an empty next_page_link.
+// advances, from page FirstPage. The walk stops at a short page or an
+// empty next_page_link; a call met twice (see FirstPage) is yielded once.
 // Invalid options yield an error matching telephony.ErrInvalidRequest and
 // send nothing.
 func (s *CallsService) List(ctx context.Context, opts *ListCallsOptions) iter.Seq2[CallDetails, error] {
@@ -127,7 +128,7 @@ func (s *CallsService) List(ctx context.Context, opts *ListCallsOptions) iter.Se
 	if !o.To.IsZero() {
 		base.Set("to_datetime", o.To.In(zone).Format(DateTimeLayout))
 	}
-	return paginate.PageNumber(ctx, FirstPage+o.Page, func(ctx context.Context, page int) ([]CallDetails, bool, error) {
+	pages := paginate.PageNumber(ctx, FirstPage+o.Page, func(ctx context.Context, page int) ([]CallDetails, bool, error) {
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v
@@ -151,6 +152,22 @@ func (s *CallsService) List(ctx context.Context, opts *ListCallsOptions) iter.Se
 		}
 		return calls, more, nil
 	})
+	// Whether JustCall numbers call pages from 0 or 1 is not documented:
+	// if page 0 is page 1 again, its calls come twice. Each is yielded once.
+	return func(yield func(CallDetails, error) bool) {
+		seen := map[string]struct{}{}
+		for d, err := range pages {
+			if err == nil {
+				if _, dup := seen[d.ID]; dup {
+					continue
+				}
+				seen[d.ID] = struct{}{}
+			}
+			if !yield(d, err) {
+				return
+			}
+		}
+	}
 }
 
 // Started returns when the call started: CallDate and CallTime read as

@@ -1,6 +1,11 @@
 package justcall_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -102,4 +107,30 @@ func TestPortableCallsJustCall(t *testing.T) {
 	assert.Equal(t, "1001", q.Get("agent_id"))
 	assert.Equal(t, now.Add(-14*time.Hour).Format(justcall.DateTimeLayout), q.Get("from_datetime"), "Since - 12h, read as UTC")
 	assert.Equal(t, now.Add(14*time.Hour).Format(justcall.DateTimeLayout), q.Get("to_datetime"), "Until + 14h")
+}
+
+// If JustCall numbered call pages from 1, page 0 would be page 1 again:
+// each call is still yielded once, and the walk goes on to the end.
+func TestListCallsOneBasedPagesYieldEachCallOnce(t *testing.T) {
+	sim, _ := jcHistory(t)
+	target, err := url.Parse(sim.URL())
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	oneBased := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
+			q.Set("page", strconv.Itoa(n-1)) // 1-based: page 1 is the simulator's page 0
+			r.URL.RawQuery = q.Encode()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(oneBased.Close)
+	c, err := justcall.New(justcalltest.APIKey, justcalltest.APISecret, telephony.WithBaseURL(oneBased.URL))
+	require.NoError(t, err)
+	var ids []string
+	for d, err := range c.Calls.List(t.Context(), &justcall.ListCallsOptions{PerPage: 2}) {
+		require.NoError(t, err)
+		ids = append(ids, d.ID)
+	}
+	assert.Len(t, ids, 4, "four calls, none twice: %v", ids)
 }
