@@ -48,7 +48,8 @@ type LastAgentOptions struct {
 	// searches by number are asked (Client.CallFilters().Number: Aircall
 	// and JustCall); Dialpad's cannot, so on Dialpad the rule answers
 	// from recorded events alone. The requests share the client's
-	// account rate limits.
+	// account rate limits: one that would have to wait past the routing
+	// deadline is not sent (the rule then has no opinion).
 	History []*Client
 	// HistoryWindow is how far back the history is searched; zero means
 	// TTL.
