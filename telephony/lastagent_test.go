@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/switchboard-go/switchboard/aircall"
 	"github.com/switchboard-go/switchboard/aircall/aircalltest"
@@ -259,4 +260,53 @@ func TestLastAgentSlowHistoryFallsBackInTime(t *testing.T) {
 	require.Len(t, reported, 1)
 	assert.ErrorIs(t, reported[0], context.DeadlineExceeded)
 	assert.Equal(t, int64(1), mem.Stats().HistoryFailed)
+}
+
+// Through Aircall's routing handler: the history does not answer, and the
+// call still reaches the fallback team well within the routing timeout.
+func TestLastAgentSlowHistoryAircallHandler(t *testing.T) {
+	asim := aircalltest.NewServer()
+	t.Cleanup(asim.Close)
+	users := asim.SeedUsers(2)
+	team := asim.AddTeam("Support", users[0].ID, users[1].ID)
+	asim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/calls/search", Delay: 5 * time.Second})
+	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, append(laFast(), telephony.WithBaseURL(asim.URL()))...)
+	require.NoError(t, err)
+	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), History: []*telephony.Client{ac.Telephony()}})
+	h, err := aircall.NewRoutingHandler(ac, telephony.Route(telephony.Target{}, mem.Rule()), aircall.RoutingOptions{
+		Token: laToken, RouteTimeout: time.Second, State: state.Memory(),
+		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	asim.SetWebhook(laServe(t, h), laToken)
+	start := time.Now()
+	tr := laTransfer(t, asim, asim.SimulateInboundCall(laCaller, "+1 415 555 0001"))
+	took := time.Since(start)
+	assert.Equal(t, team.ID, tr.TeamID)
+	t.Logf("Aircall, history 5 s late: transferred to the fallback team %v after call.created (RouteTimeout 1s)", took.Round(time.Millisecond))
+	assert.Less(t, took, time.Second, "the rule gave up at half the route timeout")
+}
+
+// History requests spend the account's rate budget: when the limiter has
+// no slot before the routing deadline, nothing is sent and the rule has
+// no opinion at once.
+func TestLastAgentHistoryWithinRateBudget(t *testing.T) {
+	asim := aircalltest.NewServer()
+	t.Cleanup(asim.Close)
+	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, append(laFast(),
+		telephony.WithBaseURL(asim.URL()), telephony.WithRateLimit(rate.Every(time.Minute), 1))...)
+	require.NoError(t, err)
+	_, _ = ac.Users.Get(t.Context(), 1) // spends the one slot (the 404 does not matter)
+	sent := asim.Count("", "/")
+	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), History: []*telephony.Client{ac.Telephony()}})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, ok, err := mem.Rule()(ctx, telephony.InboundCall{Provider: telephony.ProviderAircall, From: laCaller})
+	took := time.Since(start)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, sent, asim.Count("", "/"), "no history request sent")
+	assert.Less(t, took, 500*time.Millisecond, "refused at once, not after the deadline")
+	t.Logf("rate budget spent: no opinion after %v, %d history requests sent", took.Round(time.Microsecond), asim.Count("", "/")-sent)
 }
