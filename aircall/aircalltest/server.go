@@ -2,7 +2,8 @@
 // Public API (v1) on net/http/httptest, for tests and examples: users with
 // numbers and their availabilities (in_call while on a call; see
 // SetAvailability) and Aircall's page/per_page pagination with meta links, teams,
-// calls and their transfers (to a known user or team, or a number), outbound
+// calls (listed and searched by number, direction, user and time: AddCall
+// seeds a history) and their transfers (to a known user or team, or a number), outbound
 // calls started for a user, rate-limit headers and 429s, webhooks carrying
 // their token, and fault injection.
 //
@@ -206,6 +207,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet && len(parts) == 3 && parts[1] == "users" && parts[2] == "availabilities" {
 		s.listAvailabilities(w, r)
+		return
+	}
+	if r.Method == http.MethodGet && parts[1] == "calls" && (len(parts) == 2 || len(parts) == 3 && parts[2] == "search") {
+		s.listCalls(w, r, len(parts) == 3)
 		return
 	}
 	var id int64 = -1

@@ -3,7 +3,8 @@
 // routers (with Dialpad's validation, the 1-per-5-minutes update limit and
 // auto-disable after more than 10 routing errors in an hour), number
 // assignment, users with cursors, click-to-call (5 per minute per user),
-// transfers, call-event webhooks (with agents' operator legs,
+// transfers, the call history (GET /api/v2/call with its time and target
+// filters, GET /api/v2/call/{id}; AddEndedCall seeds it), call-event webhooks (with agents' operator legs,
 // ConnectOperator), and inbound calls that consult a router's routing_url
 // the way Dialpad does (SimulateInboundCall). REST answers write int64 ids
 // as strings and events as numbers, as Dialpad does (SetIDsAsNumbers,
@@ -440,6 +441,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /api/v2/callrouters/{id}/assign_number", s.assignNumber)
 	s.mux.HandleFunc("GET /api/v2/users", s.listUsers)
 	s.mux.HandleFunc("POST /api/v2/call", s.initiateCall)
+	s.mux.HandleFunc("GET /api/v2/call", s.listCalls)
+	s.mux.HandleFunc("GET /api/v2/call/{id}", s.getCall)
 	s.mux.HandleFunc("POST /api/v2/call/{id}/transfer", s.transferCall)
 	s.mux.HandleFunc("POST /api/v2/webhooks", s.createWebhook)
 	s.mux.HandleFunc("GET /api/v2/webhooks", s.listWebhooks)

@@ -4,9 +4,9 @@
 //
 // With no credentials in the environment it starts the Dialpad and Aircall
 // simulators, serves both routing endpoints on loopback, places a batch of
-// inbound calls (known customers, a UK caller, unknown callers, and a
-// customer whose CRM lookup is too slow and falls back) and prints where
-// each call went:
+// inbound calls (known customers, one the CRM lacks whose last agent the
+// provider remembers, a UK caller, unknown callers, and a customer whose
+// CRM lookup is too slow and falls back) and prints where each call went:
 //
 //	go run ./examples/smartrouting
 //
@@ -26,7 +26,8 @@ import (
 )
 
 // The agents, and the CRM that knows which agent each customer last spoke
-// to. In a real deployment this is your database.
+// to. In a real deployment this is your database. Carol's customer is not
+// in it: the provider itself knows (see newRoute).
 var (
 	agents = []struct{ First, Last, Email string }{
 		{"Ann", "Lee", "ann@example.com"},
@@ -37,7 +38,6 @@ var (
 	lastAgent = map[string]string{
 		"+14155550101": "ann@example.com",
 		"+14155550102": "bob@example.com",
-		"+12125550103": "carol@example.com",
 		"+14155550199": "slow", // the CRM takes too long for this one
 	}
 )
@@ -57,12 +57,20 @@ func crmLookup(ctx context.Context, caller string) (string, error) {
 	}
 }
 
-// route is the one routing function both providers use: the caller's last
-// agent, else the UK desk for +44 callers, else the handler's fallback.
-var route = telephony.Route(telephony.Target{},
-	telephony.LastAgent(crmLookup),
-	telephony.ByCallerPrefix(map[string]telephony.Target{"+44": telephony.UserByEmail("uk-desk@example.com")}),
-)
+// newRoute is the one routing function both providers use: the caller's
+// last agent from the CRM, else the last agent the provider itself knows
+// (mem: the calls its webhooks reported, or Aircall's call history), else
+// the UK desk for +44 callers, else the handler's fallback.
+func newRoute(mem *telephony.LastAgentMemory) telephony.RouteFunc {
+	return telephony.Route(telephony.Target{},
+		telephony.LastAgent(crmLookup),
+		mem.Rule(),
+		telephony.ByCallerPrefix(map[string]telephony.Target{"+44": telephony.UserByEmail("uk-desk@example.com")}),
+	)
+}
+
+// route is newRoute over a memory of this process's events only.
+var route = newRoute(telephony.NewLastAgentMemory(telephony.LastAgentOptions{}))
 
 // decisions records how long each routing decision took and what it was,
 // keyed by provider and call id, for the table.
@@ -106,7 +114,7 @@ func (d *decisions) get(provider, callID string) (decision, bool) {
 var callers = []struct{ From, Who string }{
 	{"+14155550101", "known customer (Ann's)"},
 	{"+14155550102", "known customer (Bob's)"},
-	{"+12125550103", "known customer (Carol's)"},
+	{"+12125550103", "Carol's, not in the CRM"},
 	{"+442071838750", "unknown UK caller"},
 	{"+33612345678", "unknown caller"},
 	{"+14155550199", "customer, CRM too slow"},

@@ -20,6 +20,8 @@ import (
 // quick; Dialpad waits up to 5 s, and the library's default is 3.5 s.
 const (
 	routerSecret   = "demo-router-secret-0123456789abcdef" // >= 32 characters
+	eventsSecret   = "demo-events-secret-0123456789abcdef"
+	carolsCustomer = "+12125550103" // not in the CRM
 	webhookToken   = "demo-aircall-webhook-token"
 	routingBudget  = 1500 * time.Millisecond
 	dialpadNumber  = "+14155550000"
@@ -38,6 +40,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	// Both providers' agents, with the same emails; the Aircall ones form
 	// the fallback team (transfers need a team Aircall knows).
 	var aircallAgents []int64
+	carol := map[string]int64{}
 	for i, a := range agents {
 		du := dsim.AddUser(dialpadtest.User{FirstName: a.First, LastName: a.Last, Email: a.Email, OfficeID: 1})
 		names["dialpad/"+strconv.FormatInt(du.ID, 10)] = a.First + " " + a.Last
@@ -45,6 +48,9 @@ func simulate(ctx context.Context) ([]row, error) {
 			Numbers: []aircalltest.Number{{Digits: fmt.Sprintf("+1 415 555 02%02d", i)}}})
 		names["aircall/"+strconv.FormatInt(au.ID, 10)] = a.First + " " + a.Last
 		aircallAgents = append(aircallAgents, au.ID)
+		if a.First == "Carol" {
+			carol["dialpad"], carol["aircall"] = du.ID, au.ID
+		}
 	}
 	fallbackTeam := asim.AddTeam("Support", aircallAgents...)
 	opts := []telephony.Option{telephony.WithRetryBackoff(10*time.Millisecond, 200*time.Millisecond)}
@@ -57,15 +63,24 @@ func simulate(ctx context.Context) ([]row, error) {
 		return nil, err
 	}
 
+	// The provider's own memory of who spoke to whom: the call events
+	// (Dialpad's webhook below) and, on a miss, Aircall's call history.
+	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{History: []*telephony.Client{ac.Telephony()}})
+	rf := newRoute(mem)
+	events, err := dialpad.NewWebhookHandler(eventsSecret, mem.Record(nil), dialpad.WebhookOptions{})
+	if err != nil {
+		return nil, err
+	}
+
 	// One server for both routing endpoints, as in production.
-	dh, err := dialpad.NewRoutingHandler(dec.wrap(route), dialpad.RoutingOptions{
+	dh, err := dialpad.NewRoutingHandler(dec.wrap(rf), dialpad.RoutingOptions{
 		Secret: routerSecret, Client: dp, Budget: routingBudget,
 		Fallback: telephony.Target{Type: telephony.TargetCallCenter, ID: strconv.Itoa(fallbackCenter)},
 	})
 	if err != nil {
 		return nil, err
 	}
-	ah, err := aircall.NewRoutingHandler(ac, dec.wrap(route), aircall.RoutingOptions{
+	ah, err := aircall.NewRoutingHandler(ac, dec.wrap(rf), aircall.RoutingOptions{
 		Token: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
 		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(fallbackTeam.ID, 10)},
 	})
@@ -75,6 +90,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	mux := http.NewServeMux()
 	mux.Handle("POST /dialpad/route", dh)
 	mux.Handle("POST /aircall/calls", ah)
+	mux.Handle("POST /dialpad/events", events)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -84,6 +100,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	defer func() {
 		_ = ah.Close(ctx)
 		_ = dh.Close(ctx)
+		_ = events.(*dialpad.WebhookHandler).Close(ctx)
 		_ = srv.Shutdown(ctx)
 	}()
 	base := "http://" + l.Addr().String()
@@ -101,6 +118,22 @@ func simulate(ctx context.Context) ([]row, error) {
 	}
 	// Aircall: the webhook that receives call.created.
 	asim.SetWebhook(base+"/aircall/calls", webhookToken)
+
+	// Carol took her customer's last call: Dialpad reported it to the
+	// events webhook, and Aircall keeps it in its call history.
+	dsim.AddWebhook(base+"/dialpad/events", eventsSecret)
+	prev := dsim.AddCall(dialpadtest.Call{ExternalNumber: carolsCustomer, InternalNumber: dialpadNumber,
+		TargetID: carol["dialpad"], TargetType: "user"})
+	if err := dsim.SetCallState(prev.ID, "hangup"); err != nil {
+		return nil, err
+	}
+	dsim.FlushEvents()
+	for deadline := time.Now().Add(5 * time.Second); mem.Stats().Recorded == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("the Dialpad call events were not recorded within 5s")
+		}
+	}
+	asim.AddCall(aircalltest.Call{RawDigits: carolsCustomer, UserID: carol["aircall"], StartedAt: time.Now().Add(-24 * time.Hour).Unix()})
 
 	var rows []row
 	for _, c := range callers {
@@ -171,6 +204,8 @@ func how(d decision, fallback bool) string {
 		return "caller prefix +44 -> " + d.to.Email
 	case d.to.Email != "":
 		return "last agent -> " + d.to.Email
+	case d.to.Type == telephony.TargetUser:
+		return "last agent, from the provider -> user " + d.to.ID
 	}
 	return "rule"
 }

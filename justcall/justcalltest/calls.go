@@ -202,18 +202,38 @@ func (s *Server) callObject(c *Call) map[string]any {
 	if !ok {
 		typ = "Answered" // ringing or in progress: what the call is becoming in the default scenario
 	}
-	contact := c.To
+	contact, line, dir := c.To, c.From, "Outgoing"
+	if c.Direction == "inbound" {
+		contact, line, dir = c.From, c.To, "Incoming"
+		dur = c.Duration
+		if typ = "Answered"; c.Status != "completed" {
+			typ = "Missed"
+		}
+	}
 	if s.plainContact {
 		contact = strings.TrimPrefix(contact, "+")
 	}
-	return map[string]any{
+	obj := map[string]any{
 		"id": c.ID, "call_sid": c.ID,
-		"contact_number": contact, "justcall_number": c.From, "agent_id": c.AgentID,
+		"contact_number": contact, "justcall_number": line, "agent_id": c.AgentID,
 		"call_date": "2024-03-21", "call_time": "17:08:22",
 		"call_user_date": "2024-03-21", "call_user_time": "10:08:22",
-		"call_info":     map[string]any{"direction": "Outgoing", "type": typ},
+		"call_info":     map[string]any{"direction": dir, "type": typ},
 		"call_duration": map[string]any{"total_duration": dur},
 	}
+	if !c.StartedAt.IsZero() {
+		at := c.StartedAt.UTC()
+		obj["call_date"], obj["call_time"] = at.Format(time.DateOnly), at.Format(time.TimeOnly)
+		obj["call_user_date"], obj["call_user_time"] = at.Format(time.DateOnly), at.Format(time.TimeOnly)
+	}
+	if c.Direction == "inbound" {
+		for _, u := range s.users {
+			if u.ID == c.AgentID {
+				obj["agent_email"], obj["agent_name"] = u.Email, u.Name
+			}
+		}
+	}
+	return obj
 }
 
 // getCall serves GET /v2.1/calls/{id} for the calls placed through the

@@ -1,8 +1,9 @@
 // Package justcalltest is an in-memory JustCall API on httptest for tests
 // and examples: it checks the Authorization header, places click-to-call
 // calls (POST /v2/calls/make, or SetMakeCallPath's path) and plays their
-// status callbacks to the callback_url, serves the calls it placed (GET
-// /v2.1/calls/{id}), lists
+// status callbacks to the callback_url, serves the calls it placed or was
+// given (AddCall) (GET /v2.1/calls/{id}, and GET /v2.1/calls filtered by
+// contact_number, agent_id, call_direction and time), lists
 // users (GET /v2.1/users, pages from 0), enforces rate limits with
 // JustCall's X-Rate-Limit-* headers and 429s, sends signed v2.1 webhooks,
 // and injects faults. It is deterministic: call ids count up from
@@ -85,8 +86,19 @@ type Call struct {
 	CallerID    string
 	Scenario    Scenario
 	// Status is the last status played to the callback_url ("ringing"
-	// until then).
+	// until then); for a call added with AddCall, "completed" (answered)
+	// or "no-answer".
 	Status string
+	// Direction is "outbound" for calls placed through the API (left
+	// empty) and "inbound" for AddCall's; an inbound call's From is the
+	// customer and To the JustCall number.
+	Direction string
+	// StartedAt is when the call started; zero (calls placed through the
+	// API) reads as 2024-03-21 17:08:22 UTC, the date their call object
+	// shows.
+	StartedAt time.Time
+	// Duration is the call's length in seconds (AddCall's calls).
+	Duration int
 }
 
 // Delivery is one callback or webhook POST the simulator made.
@@ -299,6 +311,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.makeCall(w, r)
 	case r.URL.Path == "/v2.1/webhooks" || strings.HasPrefix(r.URL.Path, "/v2.1/webhooks/"):
 		s.routeWebhooks(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == "/v2.1/calls":
+		s.listCalls(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v2.1/users":
 		s.listUsers(w, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2.1/calls/") &&
