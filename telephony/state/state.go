@@ -41,10 +41,14 @@ type Store struct {
 	d Driver
 }
 
-// Driver is what an implementation provides. Each part may be nil, which
-// means "in this process": Limits nil keeps rate windows in each client's
-// transport, Events nil processes events in the background of the process
-// that received them (not durable). Claims is required.
+// Driver is what an implementation provides. While the module is at v0 a
+// Driver may gain methods (each listed in CHANGELOG.md): a driver written
+// outside this module should expect to add them.
+//
+// Limits and Events may be nil, which means "in this process": Limits nil
+// keeps rate windows in each client's transport, Events nil processes
+// events in the background of the process that received them (not
+// durable). Claims and Values are required.
 type Driver interface {
 	// Limits returns the shared rate-limit state, or nil.
 	Limits() Limits
