@@ -324,6 +324,9 @@ func TestWebhookFromSimulator(t *testing.T) {
 	}
 	sim.FlushEvents()
 	require.NoError(t, h.Close(t.Context()))
+	// The EventFunc runs in the background, so events may reach it out of
+	// order (as the README says): their times carry the order.
+	slices.SortStableFunc(got, func(a, b telephony.CallEvent) int { return a.Time.Compare(b.Time) })
 	var statuses []telephony.CallStatus
 	for _, ev := range got {
 		statuses = append(statuses, ev.Status)
