@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // The credentials the simulator accepts; any others get Aircall's 401.
@@ -35,12 +36,22 @@ const (
 	APIToken = "aircalltest-api-token"
 )
 
-// Fault makes the next matching requests fail. A faulted request counts as
-// received (Count) but a POST so faulted is not carried out. A 429 carries
-// X-AircallApi-Remaining: 0 and a reset one second ahead unless RetryAfter
-// is set. A Delay is slept before answering (the fault's Status, or the
-// normal answer when Status is 0).
-type Fault = simfault.Fault
+// Fault makes the next matching requests fail (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with Aircall's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// A faulted request counts as received (Count) but a POST so faulted is
+// not carried out. A 429 carries X-AircallApi-Remaining: 0 and a reset one
+// second ahead unless RetryAfter is set. A Delay is slept before answering
+// (the fault's Status, or the normal answer when Status is 0).
+type Fault = telephonytest.Fault
 
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {

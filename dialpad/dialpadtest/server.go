@@ -38,6 +38,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // APIKey is the only API key the simulator accepts, as
@@ -58,12 +59,22 @@ const (
 	maxBody         = 1 << 20
 )
 
-// Fault makes the next matching requests misbehave (InjectFault): Status
-// answers with a Dialpad-shaped error body; a Delay alone acts like a slow
-// server, carrying the request out after the delay even if the client has
-// given up (unless the simulator is closing); ResetAfterBody reads the whole
-// request and drops the connection without answering.
-type Fault = simfault.Fault
+// Fault makes the next matching requests misbehave (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with Dialpad's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// Status answers with a Dialpad-shaped error body; a Delay alone acts like
+// a slow server, carrying the request out after the delay even if the
+// client has given up (unless the simulator is closing); ResetAfterBody
+// reads the whole request and drops the connection without answering.
+type Fault = telephonytest.Fault
 
 // Request is one request the simulator received (see Requests).
 type Request struct {

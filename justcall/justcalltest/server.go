@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // The credentials the simulator accepts; anything else gets JustCall's 401.
@@ -43,12 +44,23 @@ const (
 	DefaultPerHour   = 100000
 )
 
-// Fault makes the next matching requests misbehave. A faulted request is
-// counted, but a faulted POST is not carried out (no call is placed),
-// except with a Delay alone, which serves the request normally afterwards
-// (a slow server) unless the client has gone. A 429 without RetryAfter
-// carries X-Rate-Limit-Burst-Remaining: 0 and a reset a second away.
-type Fault = simfault.Fault
+// Fault makes the next matching requests misbehave (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with JustCall's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// A faulted request is counted, but a faulted POST is not carried out (no
+// call is placed), except with a Delay alone, which serves the request
+// normally afterwards (a slow server) unless the client has gone. A 429
+// without RetryAfter carries X-Rate-Limit-Burst-Remaining: 0 and a reset a
+// second away.
+type Fault = telephonytest.Fault
 
 // Scenario is how a placed call unfolds, as reported to its callback_url.
 type Scenario string
