@@ -82,6 +82,7 @@ type Server struct {
 	hookToken  string
 	deliveries []Delivery
 	api        webhookAPI // REST webhooks (webhookapi.go)
+	uni        uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator with no users and no rate limit.
@@ -199,6 +200,9 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 	h.Set("X-AircallApi-Reset", strconv.FormatInt(ceilUnix(start.Add(s.window)), 10))
 	if s.used > s.limit {
 		s.throttled++
+		if s.uni.retryAfter != "" {
+			h.Set("Retry-After", s.uni.retryAfter)
+		}
 		writeError(w, http.StatusTooManyRequests, "Too Many Requests", "Rate limit reached; wait until X-AircallApi-Reset.")
 		return false
 	}

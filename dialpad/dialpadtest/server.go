@@ -140,6 +140,7 @@ type Server struct {
 
 	ev  eventQueue
 	api webhookAPI // REST webhooks and call subscriptions (webhookapi.go)
+	uni uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator with Dialpad's per-endpoint limits (5 calls
@@ -195,6 +196,7 @@ func (s *Server) Requests() []Request {
 }
 
 // SetRateLimit replaces the simulator's rate limits; see RateLimit.
+// SetRateLimits, the name the three simulators share, does the same.
 func (s *Server) SetRateLimit(l RateLimit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -329,6 +331,7 @@ func (s *Server) companyLimited() (string, bool) {
 	if s.company == nil || s.company.AllowN(s.nowLocked(), 1) {
 		return "", false
 	}
+	s.uni.throttled++
 	return s.limits.RetryAfter, true
 }
 
@@ -349,6 +352,7 @@ func (s *Server) allowKeyed(m map[int64]*rate.Limiter, key int64, n int, period 
 func (s *Server) tooMany(w http.ResponseWriter, msg string) {
 	s.mu.Lock()
 	ra := s.limits.RetryAfter
+	s.uni.throttled++
 	s.mu.Unlock()
 	if ra != "" {
 		w.Header().Set("Retry-After", ra)

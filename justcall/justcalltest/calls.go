@@ -202,16 +202,19 @@ func (s *Server) callObject(c *Call) map[string]any {
 	if !ok {
 		typ = "Answered" // ringing or in progress: what the call is becoming in the default scenario
 	}
-	contact := c.To
+	contact, line, direction := c.To, c.From, "Outgoing"
+	if s.uni.inbound[c.ID] { // SimulateInbound's (uniform.go)
+		contact, line, direction = c.From, c.To, "Incoming"
+	}
 	if s.plainContact {
 		contact = strings.TrimPrefix(contact, "+")
 	}
 	return map[string]any{
 		"id": c.ID, "call_sid": c.ID,
-		"contact_number": contact, "justcall_number": c.From, "agent_id": c.AgentID,
+		"contact_number": contact, "justcall_number": line, "agent_id": c.AgentID,
 		"call_date": "2024-03-21", "call_time": "17:08:22",
 		"call_user_date": "2024-03-21", "call_user_time": "10:08:22",
-		"call_info":     map[string]any{"direction": "Outgoing", "type": typ},
+		"call_info":     map[string]any{"direction": direction, "type": typ},
 		"call_duration": map[string]any{"total_duration": dur},
 	}
 }

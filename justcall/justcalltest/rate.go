@@ -54,5 +54,11 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 	}
 	set("X-Rate-Limit-Burst-", rl.perMinute, rl.minUsed, rl.minStart.Add(time.Minute))
 	set("X-Rate-Limit-", rl.perHour, rl.hourUsed, rl.hourStart.Add(time.Hour))
+	if !ok {
+		s.uni.throttled++
+		if s.uni.retryAfter != "" {
+			h.Set("Retry-After", s.uni.retryAfter)
+		}
+	}
 	return ok
 }

@@ -149,6 +149,7 @@ type Server struct {
 	makePath     string // "" is DefaultMakeCallPath
 	rl           rateState
 	api          webhookAPI // registered webhooks (webhookapi.go)
+	uni          uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator. Close it when done.
