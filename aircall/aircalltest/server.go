@@ -118,7 +118,8 @@ func (s *Server) Count(method, pathPrefix string) int { return s.counter.Count(m
 // to requests per minute, as Aircall reports it), X-AircallApi-Remaining and
 // X-AircallApi-Reset (Unix seconds), and a request over the limit gets 429.
 // Windows are aligned to the clock. A limit of 0 turns limiting off (the
-// default: no headers, no 429s).
+// default: no headers, no 429s). SetRateLimits, the form the three
+// simulators share, takes a RateLimit in requests per minute.
 func (s *Server) SetRateLimit(limit int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -182,7 +182,8 @@ func (s *Server) Close() {
 }
 
 // Flush waits until every callback sequence started so far has been
-// played. Do not call it while calls are still being placed.
+// played. Do not call it while calls are still being placed. FlushEvents,
+// the name the three simulators share, does the same.
 func (s *Server) Flush() { s.wg.Wait() }
 
 // AddUser adds an agent (an ID of 0 is assigned) and returns it; its
