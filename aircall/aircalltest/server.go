@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // The credentials the simulator accepts; any others get Aircall's 401.
@@ -36,12 +37,22 @@ const (
 	APIToken = "aircalltest-api-token"
 )
 
-// Fault makes the next matching requests fail. A faulted request counts as
-// received (Count) but a POST so faulted is not carried out. A 429 carries
-// X-AircallApi-Remaining: 0 and a reset one second ahead unless RetryAfter
-// is set. A Delay is slept before answering (the fault's Status, or the
-// normal answer when Status is 0).
-type Fault = simfault.Fault
+// Fault makes the next matching requests fail (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with Aircall's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// A faulted request counts as received (Count) but a POST so faulted is
+// not carried out. A 429 carries X-AircallApi-Remaining: 0 and a reset one
+// second ahead unless RetryAfter is set. A Delay is slept before answering
+// (the fault's Status, or the normal answer when Status is 0).
+type Fault = telephonytest.Fault
 
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {
@@ -72,6 +83,7 @@ type Server struct {
 	hookToken  string
 	deliveries []Delivery
 	api        webhookAPI // REST webhooks (webhookapi.go)
+	uni        uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator with no users and no rate limit.
@@ -107,7 +119,8 @@ func (s *Server) Count(method, pathPrefix string) int { return s.counter.Count(m
 // to requests per minute, as Aircall reports it), X-AircallApi-Remaining and
 // X-AircallApi-Reset (Unix seconds), and a request over the limit gets 429.
 // Windows are aligned to the clock. A limit of 0 turns limiting off (the
-// default: no headers, no 429s).
+// default: no headers, no 429s). SetRateLimits, the form the three
+// simulators share, takes a RateLimit in requests per minute.
 func (s *Server) SetRateLimit(limit int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,6 +202,9 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 	h.Set("X-AircallApi-Reset", strconv.FormatInt(ceilUnix(start.Add(s.window)), 10))
 	if s.used > s.limit {
 		s.throttled++
+		if s.uni.retryAfter != "" {
+			h.Set("Retry-After", s.uni.retryAfter)
+		}
 		writeError(w, http.StatusTooManyRequests, "Too Many Requests", "Rate limit reached; wait until X-AircallApi-Reset.")
 		return false
 	}

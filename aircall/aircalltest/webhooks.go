@@ -22,7 +22,9 @@ type Delivery struct {
 
 // SetWebhook registers the URL that receives call events and the token
 // Aircall puts in every payload (the webhook's token, returned when it was
-// created). An empty token is left out of the payloads.
+// created). An empty token is left out of the payloads. AddWebhook, the
+// name the three simulators share, adds a webhook instead of replacing
+// this one.
 func (s *Server) SetWebhook(url, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,7 +41,8 @@ func (s *Server) Deliveries() []Delivery {
 // SimulateInboundCall creates an inbound call from the caller from to the
 // company number to (see CreateInboundCall), posts call.created to the
 // registered webhook, and returns the call id once the webhook answered.
-// Later events follow from AnswerCall and HangUp.
+// Later events follow from AnswerCall and HangUp. SimulateInbound does the
+// same with the shape the three simulators share.
 func (s *Server) SimulateInboundCall(from, to string) (callID int64) {
 	id := s.CreateInboundCall(from, to)
 	_, _ = s.DeliverEvent("call.created", id)

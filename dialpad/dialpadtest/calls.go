@@ -284,6 +284,7 @@ func (s *Server) initiateCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.allowKeyed(s.userLim, uid, s.limits.CallsPerUserPerMinute, time.Minute) {
+		s.uni.throttled++
 		ra := s.limits.RetryAfter
 		if ra != "" {
 			w.Header().Set("Retry-After", ra)

@@ -55,6 +55,9 @@ var routeTargetTypes = map[string]bool{"office": true, "callcenter": true, "user
 //
 // The error is for the simulation itself (no such router, a bad number, ctx
 // ended); routing failures are reported in the result.
+//
+// SimulateInbound(ctx, InboundCall{RouterID: routerID, From: from, To:
+// to}), the shape the three simulators share, does the same.
 func (s *Server) SimulateInboundCall(ctx context.Context, routerID int64, from, to string) (InboundResult, error) {
 	if err := telephony.ValidateE164(from); err != nil {
 		return InboundResult{}, fmt.Errorf("dialpadtest: from: %v", err)

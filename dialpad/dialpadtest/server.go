@@ -39,6 +39,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // APIKey is the only API key the simulator accepts, as
@@ -59,12 +60,22 @@ const (
 	maxBody         = 1 << 20
 )
 
-// Fault makes the next matching requests misbehave (InjectFault): Status
-// answers with a Dialpad-shaped error body; a Delay alone acts like a slow
-// server, carrying the request out after the delay even if the client has
-// given up (unless the simulator is closing); ResetAfterBody reads the whole
-// request and drops the connection without answering.
-type Fault = simfault.Fault
+// Fault makes the next matching requests misbehave (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with Dialpad's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// Status answers with a Dialpad-shaped error body; a Delay alone acts like
+// a slow server, carrying the request out after the delay even if the
+// client has given up (unless the simulator is closing); ResetAfterBody
+// reads the whole request and drops the connection without answering.
+type Fault = telephonytest.Fault
 
 // Request is one request the simulator received (see Requests).
 type Request struct {
@@ -130,6 +141,7 @@ type Server struct {
 
 	ev  eventQueue
 	api webhookAPI // REST webhooks and call subscriptions (webhookapi.go)
+	uni uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator with Dialpad's per-endpoint limits (5 calls
@@ -185,6 +197,7 @@ func (s *Server) Requests() []Request {
 }
 
 // SetRateLimit replaces the simulator's rate limits; see RateLimit.
+// SetRateLimits, the name the three simulators share, does the same.
 func (s *Server) SetRateLimit(l RateLimit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -319,6 +332,7 @@ func (s *Server) companyLimited() (string, bool) {
 	if s.company == nil || s.company.AllowN(s.nowLocked(), 1) {
 		return "", false
 	}
+	s.uni.throttled++
 	return s.limits.RetryAfter, true
 }
 
@@ -339,6 +353,7 @@ func (s *Server) allowKeyed(m map[int64]*rate.Limiter, key int64, n int, period 
 func (s *Server) tooMany(w http.ResponseWriter, msg string) {
 	s.mu.Lock()
 	ra := s.limits.RetryAfter
+	s.uni.throttled++
 	s.mu.Unlock()
 	if ra != "" {
 		w.Header().Set("Retry-After", ra)

@@ -10,26 +10,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
-// Fault makes the next matching requests misbehave. A faulted request still
-// counts as received; a faulted POST is not carried out unless the fault is
-// a Delay alone (a slow server), as each simulator documents.
-type Fault struct {
-	Method string // "" matches any method
-	Path   string // a path prefix; "" matches any path
-	// Status answers with this status and a provider-shaped error body.
-	Status int
-	// Times is how many requests the fault applies to; 0 means once.
-	Times int
-	// RetryAfter is sent as the Retry-After header with Status when set.
-	RetryAfter string
-	// Delay sleeps before answering.
-	Delay time.Duration
-	// ResetAfterBody reads the whole request body and then drops the
-	// connection without answering.
-	ResetAfterBody bool
-}
+// Fault makes the next matching requests misbehave. It is the public
+// telephonytest.Fault, whose godoc lists its fields, so that the
+// simulators' Fault shows them; a faulted request still counts as
+// received; a faulted POST is not carried out unless the fault is a Delay
+// alone (a slow server), as each simulator documents.
+type Fault = telephonytest.Fault
 
 // Queue holds injected faults, applied in the order injected. The zero
 // value is ready; it is safe for concurrent use.

@@ -203,7 +203,7 @@ func (s *Server) callObject(c *Call) map[string]any {
 		typ = "Answered" // ringing or in progress: what the call is becoming in the default scenario
 	}
 	contact, line, dir := c.To, c.From, "Outgoing"
-	if c.Direction == "inbound" {
+	if c.Direction == "inbound" || s.uni.inbound[c.ID] { // history calls, and SimulateInbound's (uniform.go)
 		contact, line, dir = c.From, c.To, "Incoming"
 		dur = c.Duration
 		if typ = "Answered"; c.Status != "completed" {

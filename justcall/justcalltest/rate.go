@@ -18,6 +18,8 @@ type rateState struct {
 // minute and 1,800 per hour) and starts new windows. A request beyond
 // either is answered 429; every answer carries the X-Rate-Limit-Burst-* and
 // X-Rate-Limit-* headers, with resets in UTC epoch seconds.
+// SetRateLimits(RateLimit{PerMinute: perMinute, PerHour: perHour}), the
+// form the three simulators share, does the same.
 func (s *Server) SetRateLimit(perMinute, perHour int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,5 +56,11 @@ func (s *Server) allow(w http.ResponseWriter) bool {
 	}
 	set("X-Rate-Limit-Burst-", rl.perMinute, rl.minUsed, rl.minStart.Add(time.Minute))
 	set("X-Rate-Limit-", rl.perHour, rl.hourUsed, rl.hourStart.Add(time.Hour))
+	if !ok {
+		s.uni.throttled++
+		if s.uni.retryAfter != "" {
+			h.Set("Retry-After", s.uni.retryAfter)
+		}
+	}
 	return ok
 }

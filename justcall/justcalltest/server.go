@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
+	"github.com/switchboard-go/switchboard/telephony/telephonytest"
 )
 
 // The credentials the simulator accepts; anything else gets JustCall's 401.
@@ -44,12 +45,23 @@ const (
 	DefaultPerHour   = 100000
 )
 
-// Fault makes the next matching requests misbehave. A faulted request is
-// counted, but a faulted POST is not carried out (no call is placed),
-// except with a Delay alone, which serves the request normally afterwards
-// (a slow server) unless the client has gone. A 429 without RetryAfter
-// carries X-Rate-Limit-Burst-Remaining: 0 and a reset a second away.
-type Fault = simfault.Fault
+// Fault makes the next matching requests misbehave (InjectFault). It is
+// [telephonytest.Fault], shared by the three simulators; its fields:
+//
+//	Method         string        // "" matches any method
+//	Path           string        // a path prefix; "" matches any path
+//	Status         int           // answer this status with JustCall's error body
+//	Times          int           // how many requests it applies to; 0 means once
+//	RetryAfter     string        // sent as Retry-After with Status when set
+//	Delay          time.Duration // slept before answering
+//	ResetAfterBody bool          // read the body, then drop the connection
+//
+// A faulted request is counted, but a faulted POST is not carried out (no
+// call is placed), except with a Delay alone, which serves the request
+// normally afterwards (a slow server) unless the client has gone. A 429
+// without RetryAfter carries X-Rate-Limit-Burst-Remaining: 0 and a reset a
+// second away.
+type Fault = telephonytest.Fault
 
 // Scenario is how a placed call unfolds, as reported to its callback_url.
 type Scenario string
@@ -149,6 +161,7 @@ type Server struct {
 	makePath     string // "" is DefaultMakeCallPath
 	rl           rateState
 	api          webhookAPI // registered webhooks (webhookapi.go)
+	uni          uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator. Close it when done.
@@ -181,7 +194,8 @@ func (s *Server) Close() {
 }
 
 // Flush waits until every callback sequence started so far has been
-// played. Do not call it while calls are still being placed.
+// played. Do not call it while calls are still being placed. FlushEvents,
+// the name the three simulators share, does the same.
 func (s *Server) Flush() { s.wg.Wait() }
 
 // AddUser adds an agent (an ID of 0 is assigned) and returns it; its

@@ -55,8 +55,9 @@ func (s *Server) RegisteredWebhooks() []RegisteredWebhook {
 }
 
 // EmitWebhook posts a v2.1 webhook of eventType with data to every URL
-// registered for that type (POST /v2.1/webhooks), signed with APISecret
-// as SendWebhook signs, each with its registration's url_id, and returns
+// registered for that type (POST /v2.1/webhooks), then to every URL added
+// with AddWebhook, signed with APISecret (or AddWebhook's secret) as
+// SendWebhook signs, each with its registration's url_id, and returns
 // how many were posted and the first failure (a transport error or a
 // non-2xx answer). The deliveries show in Deliveries.
 func (s *Server) EmitWebhook(eventType string, data any) (int, error) {
@@ -70,6 +71,7 @@ func (s *Server) EmitWebhook(eventType string, data any) (int, error) {
 			targets = append(targets, h)
 		}
 	}
+	targets = append(targets, s.uniformTargetsLocked(eventType)...) // AddWebhook's (uniform.go)
 	zone := s.webhookZone
 	s.mu.Unlock()
 	if zone == nil {
@@ -89,7 +91,7 @@ func (s *Server) EmitWebhook(eventType string, data any) (int, error) {
 			return 0, err
 		}
 		hdr := http.Header{}
-		hdr.Set(justcall.HeaderSignature, justcall.Signature(APISecret, h.URL, eventType, ts))
+		hdr.Set(justcall.HeaderSignature, justcall.Signature(s.signingSecret(h.URLID), h.URL, eventType, ts))
 		hdr.Set(justcall.HeaderSignatureVersion, "v1")
 		hdr.Set(justcall.HeaderRequestTimestamp, ts)
 		d := s.post(h.URL, "webhook", callIDOf(data), eventType, body, hdr)

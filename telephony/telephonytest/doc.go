@@ -4,5 +4,8 @@
 // once (credentials scrubbed) and replay it offline.
 //
 // The simulators themselves live beside each provider: justcall/justcalltest,
-// dialpad/dialpadtest and aircall/aircalltest.
+// dialpad/dialpadtest and aircall/aircalltest. They share one surface
+// (SeedUsers, AddUser, SetRateLimits, Throttled, AddWebhook,
+// SimulateInbound, FlushEvents, InjectFault) and one Fault type, defined
+// here.
 package telephonytest
