@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
-	"github.com/switchboard-go/switchboard/telephony/telephonytest"
+	"github.com/switchboard-go/switchboard/telephony/fault"
 )
 
 // The credentials the simulator accepts; any others get Aircall's 401.
@@ -38,7 +38,7 @@ const (
 )
 
 // Fault makes the next matching requests fail (InjectFault). It is
-// [telephonytest.Fault], shared by the three simulators; its fields:
+// [fault.Fault], shared by the three simulators; its fields:
 //
 //	Method         string        // "" matches any method
 //	Path           string        // a path prefix; "" matches any path
@@ -52,7 +52,7 @@ const (
 // not carried out. A 429 carries X-AircallApi-Remaining: 0 and a reset one
 // second ahead unless RetryAfter is set. A Delay is slept before answering
 // (the fault's Status, or the normal answer when Status is 0).
-type Fault = telephonytest.Fault
+type Fault = fault.Fault
 
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {

@@ -39,7 +39,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
-	"github.com/switchboard-go/switchboard/telephony/telephonytest"
+	"github.com/switchboard-go/switchboard/telephony/fault"
 )
 
 // APIKey is the only API key the simulator accepts, as
@@ -61,7 +61,7 @@ const (
 )
 
 // Fault makes the next matching requests misbehave (InjectFault). It is
-// [telephonytest.Fault], shared by the three simulators; its fields:
+// [fault.Fault], shared by the three simulators; its fields:
 //
 //	Method         string        // "" matches any method
 //	Path           string        // a path prefix; "" matches any path
@@ -75,7 +75,7 @@ const (
 // a slow server, carrying the request out after the delay even if the
 // client has given up (unless the simulator is closing); ResetAfterBody
 // reads the whole request and drops the connection without answering.
-type Fault = telephonytest.Fault
+type Fault = fault.Fault
 
 // Request is one request the simulator received (see Requests).
 type Request struct {

@@ -11,15 +11,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-go/switchboard/telephony/telephonytest"
+	"github.com/switchboard-go/switchboard/telephony/fault"
 )
 
 // Fault makes the next matching requests misbehave. It is the public
-// telephonytest.Fault, whose godoc lists its fields, so that the
+// fault.Fault, whose godoc lists its fields, so that the
 // simulators' Fault shows them; a faulted request still counts as
 // received; a faulted POST is not carried out unless the fault is a Delay
 // alone (a slow server), as each simulator documents.
-type Fault = telephonytest.Fault
+type Fault = fault.Fault
 
 // Queue holds injected faults, applied in the order injected. The zero
 // value is ready; it is safe for concurrent use.

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/simfault"
-	"github.com/switchboard-go/switchboard/telephony/telephonytest"
+	"github.com/switchboard-go/switchboard/telephony/fault"
 )
 
 // The credentials the simulator accepts; anything else gets JustCall's 401.
@@ -46,7 +46,7 @@ const (
 )
 
 // Fault makes the next matching requests misbehave (InjectFault). It is
-// [telephonytest.Fault], shared by the three simulators; its fields:
+// [fault.Fault], shared by the three simulators; its fields:
 //
 //	Method         string        // "" matches any method
 //	Path           string        // a path prefix; "" matches any path
@@ -61,7 +61,7 @@ const (
 // normally afterwards (a slow server) unless the client has gone. A 429
 // without RetryAfter carries X-Rate-Limit-Burst-Remaining: 0 and a reset a
 // second away.
-type Fault = telephonytest.Fault
+type Fault = fault.Fault
 
 // Scenario is how a placed call unfolds, as reported to its callback_url.
 type Scenario string
