@@ -65,8 +65,9 @@ func simulate(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	ah, err := aircall.NewRoutingHandler(ac, dec.wrap(route), aircall.RoutingOptions{
-		Token: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
+	ah, err := aircall.NewRoutingHandler(dec.wrap(route), aircall.RoutingOptions{
+		Client: ac,
+		Secret: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
 		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(fallbackTeam.ID, 10)},
 	})
 	if err != nil {

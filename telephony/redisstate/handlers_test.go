@@ -90,11 +90,11 @@ func TestDurableEventsAcrossReplicas(t *testing.T) {
 	var urls []string
 	var handlers []*aircall.WebhookHandler
 	for _, st := range durableStores(t, 2, opts) {
-		h, err := aircall.NewWebhookHandler(token, fn, aircall.WebhookOptions{State: st})
+		h, err := aircall.NewWebhookHandler(fn, aircall.WebhookOptions{Secret: token, State: st})
 		require.NoError(t, err)
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
-		urls, handlers = append(urls, srv.URL), append(handlers, h.(*aircall.WebhookHandler))
+		urls, handlers = append(urls, srv.URL), append(handlers, h)
 	}
 	const events = 40
 	for i := range events {
@@ -146,13 +146,13 @@ func TestDurableEventsRedisDown(t *testing.T) {
 	const token = "durable-webhook-token"
 	sim.SetWebhook("http://127.0.0.1:1/unused", token)
 	var done counts
-	ah, err := aircall.NewWebhookHandler(token, func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil },
-		aircall.WebhookOptions{State: stores[0], Logger: log})
+	ah, err := aircall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil },
+		aircall.WebhookOptions{Secret: token, State: stores[0], Logger: log})
 	require.NoError(t, err)
 	aSrv := httptest.NewServer(ah)
 	defer aSrv.Close()
-	dh, err := dialpad.NewWebhookHandler("", func(context.Context, telephony.CallEvent) error { return nil },
-		dialpad.WebhookOptions{AllowUnsigned: true, State: stores[1], Logger: log})
+	dh, err := dialpad.NewWebhookHandler(func(context.Context, telephony.CallEvent) error { return nil },
+		dialpad.WebhookOptions{Secret: "", AllowUnsigned: true, State: stores[1], Logger: log})
 	require.NoError(t, err)
 	dSrv := httptest.NewServer(dh)
 	defer dSrv.Close()
@@ -172,13 +172,13 @@ func TestDurableEventsRedisDown(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "dialpad: 503, redelivered by Dialpad")
 
-	as, ds := ah.(*aircall.WebhookHandler).Stats(), dh.(*dialpad.WebhookHandler).Stats()
+	as, ds := ah.Stats(), dh.Stats()
 	t.Logf("redis down: aircall answered %d, degraded=%d; dialpad answered 503, degraded=%d, busy=%d",
 		http.StatusOK, as.Degraded, ds.Degraded, ds.Busy)
 	assert.Positive(t, as.Degraded, "aircall degradation counted")
 	assert.Positive(t, ds.Degraded, "dialpad degradation counted")
 	assert.Contains(t, logs.String(), "processing this event in process, not durably")
 	assert.Contains(t, logs.String(), "answered 503 so the provider redelivers")
-	require.NoError(t, ah.(*aircall.WebhookHandler).Close(context.Background()))
-	require.NoError(t, dh.(*dialpad.WebhookHandler).Close(context.Background()))
+	require.NoError(t, ah.Close(context.Background()))
+	require.NoError(t, dh.Close(context.Background()))
 }
