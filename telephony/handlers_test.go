@@ -274,14 +274,22 @@ func TestHandlersConstructorErrors(t *testing.T) {
 	ac, err := aircall.New("id", "token")
 	require.NoError(t, err)
 	for name, build := range map[string]func() (handler, error){
-		"justcall webhook: no secret":   func() (handler, error) { return justcall.NewWebhookHandler(fn, justcall.WebhookOptions{}) },
-		"justcall webhook: nil fn":      func() (handler, error) { return justcall.NewWebhookHandler(nil, justcall.WebhookOptions{Secret: "s"}) },
-		"justcall callback: no secret":  func() (handler, error) { return justcall.NewCallbackHandler(fn, justcall.CallbackOptions{}) },
-		"justcall callback: short":      func() (handler, error) { return justcall.NewCallbackHandler(fn, justcall.CallbackOptions{Secret: "short"}) },
-		"justcall callback: nil fn":     func() (handler, error) { return justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true}) },
-		"dialpad webhook: no secret":    func() (handler, error) { return dialpad.NewWebhookHandler(fn, dialpad.WebhookOptions{}) },
-		"dialpad webhook: nil fn":       func() (handler, error) { return dialpad.NewWebhookHandler(nil, dialpad.WebhookOptions{Secret: dialpadSecret}) },
-		"dialpad routing: short secret": func() (handler, error) { return dialpad.NewRoutingHandler(route, dialpad.RoutingOptions{Secret: "short"}) },
+		"justcall webhook: no secret":  func() (handler, error) { return justcall.NewWebhookHandler(fn, justcall.WebhookOptions{}) },
+		"justcall webhook: nil fn":     func() (handler, error) { return justcall.NewWebhookHandler(nil, justcall.WebhookOptions{Secret: "s"}) },
+		"justcall callback: no secret": func() (handler, error) { return justcall.NewCallbackHandler(fn, justcall.CallbackOptions{}) },
+		"justcall callback: short": func() (handler, error) {
+			return justcall.NewCallbackHandler(fn, justcall.CallbackOptions{Secret: "short"})
+		},
+		"justcall callback: nil fn": func() (handler, error) {
+			return justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true})
+		},
+		"dialpad webhook: no secret": func() (handler, error) { return dialpad.NewWebhookHandler(fn, dialpad.WebhookOptions{}) },
+		"dialpad webhook: nil fn": func() (handler, error) {
+			return dialpad.NewWebhookHandler(nil, dialpad.WebhookOptions{Secret: dialpadSecret})
+		},
+		"dialpad routing: short secret": func() (handler, error) {
+			return dialpad.NewRoutingHandler(route, dialpad.RoutingOptions{Secret: "short"})
+		},
 		"dialpad routing: no fallback": func() (handler, error) {
 			return dialpad.NewRoutingHandler(route, dialpad.RoutingOptions{Secret: dialpadSecret})
 		},
