@@ -168,7 +168,7 @@ func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
 	h.m.Received()
-	ev, _, status, reason, err := readEvent(w, r, h.opts.Secret)
+	ev, status, reason, err := readEvent(w, r, h.opts.Secret)
 	if ev == nil {
 		h.log.WarnContext(ctx, "aircall routing: request refused", "status", status, "reason", err.Error())
 		webhook.Error(w, status, err.Error())
@@ -364,28 +364,28 @@ func dropUndecodable(ctx context.Context, m *webhook.Meter, ev *Event, err error
 // nil event, and the status, rejection reason and error to answer with. A
 // delivery whose token verifies but whose envelope does not decode returns
 // an Event holding only its token, for the caller to count as dropped.
-func readEvent(w http.ResponseWriter, r *http.Request, token string) (*Event, []byte, int, string, error) {
+func readEvent(w http.ResponseWriter, r *http.Request, token string) (*Event, int, string, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, nil, http.StatusMethodNotAllowed, telephony.RejectMethod, errors.New("POST only")
+		return nil, http.StatusMethodNotAllowed, telephony.RejectMethod, errors.New("POST only")
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxEventBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		return nil, nil, http.StatusRequestEntityTooLarge, telephony.RejectTooLarge,
+		return nil, http.StatusRequestEntityTooLarge, telephony.RejectTooLarge,
 			errors.New("body larger than " + strconv.Itoa(webhook.MaxEventBody) + " bytes")
 	}
 	if err != nil {
-		return nil, nil, http.StatusBadRequest, telephony.RejectMalformed, errors.New("cannot read the body")
+		return nil, http.StatusBadRequest, telephony.RejectMalformed, errors.New("cannot read the body")
 	}
 	ev, err := ParseEvent(body, token)
 	if errors.Is(err, telephony.ErrInvalidSignature) {
-		return nil, nil, http.StatusUnauthorized, telephony.RejectUnauthorized, errors.New("invalid token")
+		return nil, http.StatusUnauthorized, telephony.RejectUnauthorized, errors.New("invalid token")
 	}
 	if err != nil {
 		if genuine(body, token) {
-			return &Event{Token: token}, body, 0, "", nil
+			return &Event{Token: token}, 0, "", nil
 		}
-		return nil, nil, http.StatusBadRequest, telephony.RejectMalformed, errors.New("not an Aircall webhook")
+		return nil, http.StatusBadRequest, telephony.RejectMalformed, errors.New("not an Aircall webhook")
 	}
-	return ev, body, 0, "", nil
+	return ev, 0, "", nil
 }

@@ -118,7 +118,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
 	h.m.Received()
-	ev, _, status, reason, err := readEvent(w, r, h.token)
+	ev, status, reason, err := readEvent(w, r, h.token)
 	if ev == nil {
 		h.log.WarnContext(ctx, "aircall webhook: request refused", "status", status, "reason", err.Error())
 		webhook.Error(w, status, err.Error())

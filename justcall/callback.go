@@ -77,18 +77,6 @@ type CallbackHandler struct {
 	token string
 }
 
-// Callback is a click-to-call callback as ParseCallback decoded it. Numbers
-// may arrive as JSON numbers or strings; they are kept as written.
-type Callback struct {
-	CallID    string
-	Status    string // ringing, in-progress, completed, no-answer, busy, failed
-	Duration  string // seconds
-	Timestamp string
-	From, To  string // sent by some integrations
-	AgentID   int64
-	Direction string
-}
-
 // NewCallbackHandler returns the handler for the callback_url of
 // Calls.Make: JustCall POSTs the call's call_id, status (ringing,
 // in-progress, completed, no-answer, busy, failed), duration in seconds and
@@ -167,36 +155,6 @@ func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.inbox.Dispatch(w, r, start, ev, state.KeyOf("justcall-callback", ev.CallID, string(ev.Status)))
-}
-
-// ParseCallback checks a click-to-call callback's token (the
-// CallbackTokenParam of requestURL's query, against token, in constant
-// time) and decodes its body (JSON, or a form, by the Content-Type in
-// header), for programs that keep callbacks in their own store before
-// answering. It returns the portable event (with Raw set to body) and the
-// callback as sent. A wrong or missing token returns an error matching
-// telephony.ErrInvalidSignature; a body that does not decode, one
-// matching telephony.ErrInvalidRequest. Deduplicating redeliveries (call
-// id and status) is the caller's part.
-func ParseCallback(body []byte, header http.Header, requestURL *url.URL, token string) (telephony.CallEvent, *Callback, error) {
-	const op = "ParseCallback"
-	if token == "" {
-		return telephony.CallEvent{}, nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "token is empty")
-	}
-	got := ""
-	if requestURL != nil {
-		got = requestURL.Query().Get(CallbackTokenParam)
-	}
-	if !webhook.EqualSecret(got, token) {
-		return telephony.CallEvent{}, nil, &telephony.Error{Kind: telephony.ErrInvalidSignature, Provider: telephony.ProviderJustCall,
-			Op: op, Message: "missing or wrong callback token"}
-	}
-	ev, cb, err := decodeCallback(body, header.Get("Content-Type"), time.Now())
-	if err != nil {
-		return telephony.CallEvent{}, cb, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: telephony.ProviderJustCall,
-			Op: op, Message: err.Error()}
-	}
-	return ev, cb, nil
 }
 
 // Stats returns the handler's counters.

@@ -114,17 +114,6 @@ type WebhookHandler struct {
 	opts    WebhookOptions
 }
 
-// WebhookEvent is a JustCall v2.1 webhook delivery as ParseWebhook
-// verified it: the envelope, with data left raw (the call object for call
-// events).
-type WebhookEvent struct {
-	RequestID  string          // request_id: the delivery's id (not signed)
-	WebhookURL string          // webhook_url (signed)
-	URLID      string          // url_id
-	Type       string          // type, e.g. "call.completed" (signed)
-	Data       json.RawMessage // data (not signed)
-}
-
 // errNotCallEvent marks a verified delivery that is not a call event
 // (sms.*, whatsapp.*, contacts...): it is acknowledged and ignored.
 var errNotCallEvent = errors.New("justcall: not a call event")
@@ -256,40 +245,6 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key = state.KeyOf("justcall-webhook", env.Type, ev.CallID, r.Header.Get(HeaderRequestTimestamp))
 	}
 	h.inbox.Dispatch(w, r, start, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
-}
-
-// ParseWebhook verifies a JustCall v2.1 webhook delivery (its signature,
-// with secret, and its timestamp, within DefaultTolerance of now after any
-// whole-hour zone offset is taken out, as NewWebhookHandler does) and
-// decodes it, for programs that keep deliveries in their own store before
-// answering. It returns the portable event (with Raw set to body) and the
-// envelope. A failed verification returns an error matching
-// telephony.ErrInvalidSignature; a verified body that does not decode, one
-// matching telephony.ErrInvalidRequest. A verified event that is not about
-// a call (sms.*, contacts...) returns a zero CallEvent, its envelope and no
-// error. Deduplicating redeliveries (CallEvent.DeliveryID) is the caller's
-// part.
-func ParseWebhook(body []byte, header http.Header, secret string) (telephony.CallEvent, *WebhookEvent, error) {
-	const op = "ParseWebhook"
-	if secret == "" {
-		return telephony.CallEvent{}, nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "secret is empty")
-	}
-	env, offset, err := verifyIn([]string{secret}, header, body, DefaultTolerance, nil, time.Now())
-	if err != nil {
-		return telephony.CallEvent{}, nil, &telephony.Error{Kind: telephony.ErrInvalidSignature, Provider: telephony.ProviderJustCall,
-			Op: op, Message: err.Error()}
-	}
-	we := &WebhookEvent{RequestID: env.RequestID, WebhookURL: env.WebhookURL, URLID: string(env.URLID), Type: env.Type, Data: env.Data}
-	ev, err := decodeEventIn(env, header.Get(HeaderRequestTimestamp), offset)
-	if errors.Is(err, errNotCallEvent) {
-		return telephony.CallEvent{}, we, nil
-	}
-	if err != nil {
-		return telephony.CallEvent{}, we, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: telephony.ProviderJustCall,
-			Op: op, Message: err.Error()}
-	}
-	ev.Raw = append(json.RawMessage(nil), body...)
-	return ev, we, nil
 }
 
 // replayKey is the second dedupe key of a delivery. request_id is not
