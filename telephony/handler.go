@@ -48,7 +48,8 @@ type HandlerStats struct {
 	// Failed is EventFunc calls that failed or panicked, and calls whose
 	// routing failed.
 	Failed int64
-	// Routed is calls routed to the RouteFunc's target.
+	// Routed is calls routed: for Dialpad, answered with the RouteFunc's
+	// target; for Aircall, transferred (to the Fallback too).
 	Routed int64
 	// Fallbacks is calls sent to the fallback target, by cause.
 	Fallbacks map[string]int64
