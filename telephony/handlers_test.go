@@ -195,6 +195,7 @@ func TestHandlersOneShape(t *testing.T) {
 			seen := make(chan any, 4)
 			hk := hooks{
 				fn: func(ctx context.Context, ev telephony.CallEvent) error {
+					assert.NotEmpty(t, ev.Raw, "CallEvent.Raw: the provider's payload")
 					seen <- ctx.Value(requestIDKey{})
 					return errBoom
 				},
