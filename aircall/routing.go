@@ -38,7 +38,9 @@ type RoutingOptions struct {
 	// Events function's errors and panics. It runs in the goroutine that
 	// failed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
-	// Observer is told of each answered request; nil costs nothing.
+	// Observer is told of each answered request; nil costs nothing. The
+	// call is routed after the answer, so a Delivery's Decision is empty:
+	// Stats counts Routed, Fallbacks and Failed.
 	Observer telephony.Observer
 	// Logger receives the same failures at error level, and refused
 	// requests at warn level. Nil is silent.

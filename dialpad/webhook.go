@@ -35,7 +35,8 @@ type WebhookOptions struct {
 	// Logger receives rejections, EventFunc errors and panics. Nil is silent.
 	Logger *slog.Logger
 	// OnError receives every failure after a delivery was verified: the
-	// EventFunc's errors and panics.
+	// EventFunc's errors and panics, deliveries answered 503 because the
+	// handler was busy or closed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
 	// Observer is told of each answered request; nil costs nothing.
 	Observer telephony.Observer

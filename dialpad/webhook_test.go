@@ -202,7 +202,7 @@ func TestWebhookDedupe(t *testing.T) {
 // redelivery is accepted.
 func TestWebhookAckFastAndBusy(t *testing.T) {
 	release := make(chan struct{})
-	var processed atomic.Int64
+	var processed, reported atomic.Int64
 	h := whNew(t, rtTestSecret, func(ctx context.Context, _ telephony.CallEvent) error {
 		select {
 		case <-release:
@@ -211,7 +211,7 @@ func TestWebhookAckFastAndBusy(t *testing.T) {
 		}
 		processed.Add(1)
 		return nil
-	}, WebhookOptions{MaxInFlight: 50})
+	}, WebhookOptions{MaxInFlight: 50, OnError: func(context.Context, *telephony.HandlerError) { reported.Add(1) }})
 	srv := rtServe(t, h)
 	const n = 200
 	bodies := make([][]byte, n)
@@ -259,6 +259,9 @@ func TestWebhookAckFastAndBusy(t *testing.T) {
 	// After Close, deliveries get 503 so Dialpad retries them elsewhere/later.
 	code, _ = rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(5, "hangup", 1)))
 	assert.Equal(t, http.StatusServiceUnavailable, code, "after Close")
+	s := h.Stats()
+	assert.Equal(t, int64(151), s.Busy, "stats %+v", s)
+	assert.Equal(t, s.Busy, reported.Load(), "each 503 reported to OnError")
 }
 
 // TestWebhookEventFuncErrors: errors and panics are logged and counted,

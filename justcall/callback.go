@@ -48,7 +48,8 @@ type CallbackOptions struct {
 	// Logger receives fn's errors and refused requests; nil is silent.
 	Logger *slog.Logger
 	// OnError receives every failure after a callback was verified: fn's
-	// errors and panics, callbacks refused because the handler was busy.
+	// errors and panics, callbacks answered 503 because the handler was
+	// busy or closed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
 	// Observer is told of each answered request; nil costs nothing.
 	Observer telephony.Observer

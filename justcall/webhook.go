@@ -82,7 +82,8 @@ type WebhookOptions struct {
 	// Logger receives fn's errors and refused requests; nil is silent.
 	Logger *slog.Logger
 	// OnError receives every failure after a delivery was verified: fn's
-	// errors and panics, events refused because the handler was busy.
+	// errors and panics, deliveries answered 503 because the handler was
+	// busy or closed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
 	// Observer is told of each answered request; nil costs nothing.
 	Observer telephony.Observer

@@ -254,8 +254,9 @@ func (in *Inbox) refuse(ctx context.Context, ev telephony.CallEvent, why string)
 		in.m.Report(ctx, &telephony.HandlerError{Event: &ev, Err: err})
 		return Dropped, err
 	}
-	in.log.WarnContext(ctx, "switchboard: event refused with 503", "provider", in.cfg.Provider, "call_id", ev.CallID, "reason", why)
-	return Busy, errors.New("event refused: " + why)
+	err := errors.New("event refused with 503: " + why)
+	in.m.Report(ctx, &telephony.HandlerError{Event: &ev, Err: err})
+	return Busy, err
 }
 
 // claim takes k in the store; when the store fails, in this process's own
