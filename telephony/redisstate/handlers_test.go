@@ -182,3 +182,42 @@ func TestDurableEventsRedisDown(t *testing.T) {
 	require.NoError(t, ah.Close(context.Background()))
 	require.NoError(t, dh.Close(context.Background()))
 }
+
+// One Aircall URL for routing and events on a Redis store: the events go
+// through the durable log (appended before the 200), the call is routed
+// once.
+func TestDurableAircallRoutingWithEvents(t *testing.T) {
+	opts := redistest.Options(t)
+	redistest.Client(t)
+	st := durableStores(t, 1, opts)[0]
+	sim := aircalltest.NewServer()
+	defer sim.Close()
+	agent := sim.SeedUsers(1)[0]
+	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(sim.URL()))
+	require.NoError(t, err)
+	const token = "durable-webhook-token"
+	var done counts
+	h, err := aircall.NewRoutingHandler(func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget(fmt.Sprint(agent.ID)), nil
+	}, aircall.RoutingOptions{Secret: token, Client: ac, State: st,
+		Events: func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	sim.SetWebhook(srv.URL, token)
+
+	id := sim.SimulateInboundCall("+14155550001", "+14155000001")
+	require.Eventually(t, func() bool { return h.Stats().Routed == 1 }, 5*time.Second, 10*time.Millisecond, "routed")
+	require.NoError(t, sim.AnswerCall(id, agent.ID))
+	require.NoError(t, sim.HangUp(id))
+	require.Eventually(t, func() bool { return len(done.snapshot()) == 4 }, 5*time.Second, 10*time.Millisecond, "events processed")
+	require.NoError(t, h.Close(context.Background()))
+	s := h.Stats()
+	t.Logf("one URL on Redis: events=%v transfers=%d stats=%+v", done.snapshot(), len(sim.Transfers()), s)
+	assert.Equal(t, int64(4), s.Durable, "events appended to the durable log: stats %+v", s)
+	assert.Equal(t, int64(4), s.Delivered, "stats %+v", s)
+	assert.Len(t, sim.Transfers(), 1, "transfers")
+	for k, n := range done.snapshot() {
+		assert.Equal(t, 1, n, "%s processed once", k)
+	}
+}
