@@ -18,7 +18,8 @@
 // agent's email is resolved through a cached directory instead of listing
 // every user on every call, the call is re-read before it is transferred
 // (webhook bodies are not signed), redeliveries transfer once, and every
-// failure reaches RoutingOptions.OnError and the logger.
+// failure reaches RoutingOptions.OnError and the logger. With
+// RoutingOptions.Events the same webhook URL also records every call event.
 //
 // # Availability
 //
@@ -57,9 +58,12 @@
 // # Webhooks
 //
 // Aircall signs nothing: a webhook's only credential is the token in the
-// body. ParseEvent checks it; NewRoutingHandler and NewWebhookHandler check
-// it first, cap the body at 256 KiB, deduplicate redeliveries and answer
-// within milliseconds.
+// body. ParseEvent and ParseWebhook check it; NewRoutingHandler and
+// NewWebhookHandler check it first, cap the body at 256 KiB, deduplicate
+// redeliveries and answer within milliseconds: 200 for every genuine
+// delivery, since Aircall does not document retries and deactivates
+// webhooks that keep failing (work that does not fit is dropped and
+// counted in Stats().Dropped, never refused); 401 for a wrong token.
 //
 // # As
 //

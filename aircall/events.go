@@ -54,6 +54,40 @@ func ParseEvent(body []byte, token string) (*Event, error) {
 	return &ev, nil
 }
 
+// genuine reports whether body, which ParseEvent could not decode, still
+// is a JSON object carrying the webhook's token (compared in constant
+// time): a delivery from Aircall that is not what this package expects, to
+// be acknowledged rather than refused. Broken JSON cannot be verified.
+func genuine(body []byte, token string) bool {
+	var t struct {
+		Token json.RawMessage `json:"token"`
+	}
+	if json.Unmarshal(body, &t) != nil {
+		return false
+	}
+	var s string
+	if json.Unmarshal(t.Token, &s) != nil {
+		return false
+	}
+	return webhook.EqualSecret(s, token)
+}
+
+// rawEvent is CallEvent.Raw of an Aircall event: the envelope without its
+// token ({"resource","event","timestamp","data"}), so that the secret is
+// never stored with the event.
+func rawEvent(e *Event) json.RawMessage {
+	b, err := json.Marshal(struct {
+		Resource  string          `json:"resource,omitempty"`
+		Event     string          `json:"event"`
+		Timestamp int64           `json:"timestamp,omitempty"`
+		Data      json.RawMessage `json:"data,omitempty"`
+	}{e.Resource, e.Event, e.Timestamp, e.Data})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // IsCall reports whether the event is about a call.
 func (e *Event) IsCall() bool {
 	return e.Resource == "call" || (e.Resource == "" && strings.HasPrefix(e.Event, "call."))

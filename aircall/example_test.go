@@ -98,10 +98,11 @@ func ExampleNewRoutingHandler() {
 		}
 		return telephony.Target{}, nil // leave the call to Aircall's own routing
 	}
-	h, err := aircall.NewRoutingHandler(c, route, aircall.RoutingOptions{
-		Token: "the-webhook-token",
-		OnError: func(ctx context.Context, call telephony.InboundCall, err error) {
-			log.Printf("call %s not routed: %v", call.CallID, err)
+	h, err := aircall.NewRoutingHandler(route, aircall.RoutingOptions{
+		Client: c,
+		Secret: "the-webhook-token",
+		OnError: func(ctx context.Context, err *telephony.HandlerError) {
+			log.Printf("call %s not routed: %v", err.CallID, err.Err)
 		},
 	})
 	if err != nil {
@@ -118,7 +119,9 @@ func ExampleNewRoutingHandler() {
 	for _, tr := range sim.Transfers() {
 		fmt.Println(tr.CallID == callID, "transferred to user", tr.UserID == sim.Users()[3].ID)
 	}
-	fmt.Printf("%+v\n", h.Stats())
+	s := h.Stats()
+	fmt.Printf("{Received:%d Routed:%d Ignored:%d Duplicates:%d Rejected:%d Failed:%d Skipped:%d}\n",
+		s.Received, s.Routed, s.Ignored, s.Duplicates, s.RejectedTotal(), s.Failed, s.Skipped)
 	// Output:
 	// true transferred to user true
 	// {Received:1 Routed:1 Ignored:0 Duplicates:0 Rejected:0 Failed:0 Skipped:0}
@@ -130,10 +133,10 @@ func ExampleNewWebhookHandler() {
 	agent := sim.SeedUsers(1)[0]
 
 	events := make(chan telephony.CallEvent, 10)
-	hh, err := aircall.NewWebhookHandler("the-webhook-token", func(ctx context.Context, ev telephony.CallEvent) error {
+	hh, err := aircall.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 		events <- ev
 		return nil
-	}, aircall.WebhookOptions{MaxInFlight: 1})
+	}, aircall.WebhookOptions{Secret: "the-webhook-token", MaxInFlight: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func ExampleNewWebhookHandler() {
 	_ = sim.AnswerCall(id, agent.ID)
 	ev := <-events
 	fmt.Println(ev.Type, ev.Status, ev.AgentID == strconv.FormatInt(agent.ID, 10))
-	_ = hh.(*aircall.WebhookHandler).Close(context.Background())
+	_ = hh.Close(context.Background())
 	// Output:
 	// ringing
 	// call.answered in-progress true

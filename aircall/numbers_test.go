@@ -53,15 +53,14 @@ func TestWebhookNumbersBecomeE164(t *testing.T) {
 	sim := newSim(t)
 	var mu sync.Mutex
 	var evs []telephony.CallEvent
-	h, err := aircall.NewWebhookHandler(hookToken, func(_ context.Context, ev telephony.CallEvent) error {
+	h, err := aircall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		evs = append(evs, ev)
 		return nil
-	}, aircall.WebhookOptions{})
+	}, aircall.WebhookOptions{Secret: hookToken})
 	require.NoError(t, err)
-	wh, ok := h.(*aircall.WebhookHandler)
-	require.True(t, ok)
+	wh := h
 	srv := httptest.NewServer(wh)
 	t.Cleanup(srv.Close)
 	sim.SetWebhook(srv.URL, hookToken)

@@ -30,7 +30,7 @@ type errLog struct {
 	errs []error
 }
 
-func (l *errLog) add(_ context.Context, _ telephony.InboundCall, err error) {
+func (l *errLog) add(_ context.Context, err *telephony.HandlerError) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.errs = append(l.errs, err)
@@ -46,18 +46,20 @@ func (l *errLog) all() []error {
 // the simulator's webhook. The handler is closed at the end of the test.
 func routingSetup(t *testing.T, sim *aircalltest.Server, route telephony.RouteFunc, opts aircall.RoutingOptions) (*aircall.RoutingHandler, string) {
 	t.Helper()
-	c := newClient(t, sim)
-	if opts.Token == "" {
-		opts.Token = hookToken
+	if opts.Client == nil {
+		opts.Client = newClient(t, sim)
 	}
-	h, err := aircall.NewRoutingHandler(c, route, opts)
+	if opts.Secret == "" {
+		opts.Secret = hookToken
+	}
+	h, err := aircall.NewRoutingHandler(route, opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, h.Close(context.Background()), "closing the routing handler")
 	})
-	sim.SetWebhook(srv.URL, opts.Token)
+	sim.SetWebhook(srv.URL, opts.Secret)
 	return h, srv.URL
 }
 
@@ -90,7 +92,8 @@ func TestRoutingTokenTable(t *testing.T) {
 	assert.Equal(t, []int{401, 401, 200}, got, "statuses (wrong, missing, right)")
 	assert.Len(t, sim.Transfers(), 1, "transfers, want 1 (only the right token routes)")
 	s := h.Stats()
-	assert.Equal(t, int64(2), s.Rejected, "stats = %+v", s)
+	assert.Equal(t, int64(2), s.RejectedTotal(), "stats = %+v", s)
+	assert.Equal(t, int64(2), s.Rejected[telephony.RejectUnauthorized], "stats = %+v", s)
 	assert.Equal(t, int64(1), s.Routed, "stats = %+v", s)
 }
 
@@ -328,7 +331,10 @@ func waitFor(t *testing.T, cond func() bool) {
 	require.Eventually(t, cond, 10*time.Second, time.Millisecond, "condition not reached in 10s")
 }
 
-// A full queue answers 503 (Aircall redelivers) and reports it.
+// A full queue never answers 503: Aircall does not retry and deactivates
+// failing webhooks. A call beyond MaxInFlight waits in the queue and is
+// routed; one beyond the queue is answered 200, counted as dropped and
+// reported.
 func TestRoutingQueueFull(t *testing.T) {
 	sim := newSim(t)
 	u := sim.SeedUsers(1)[0]
@@ -338,25 +344,32 @@ func TestRoutingQueueFull(t *testing.T) {
 		return telephony.UserTarget(strconv.FormatInt(u.ID, 10)), nil
 	}
 	errs := &errLog{}
-	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{MaxInFlight: 1, OnError: errs.add})
+	h, _ := routingSetup(t, sim, route, aircall.RoutingOptions{MaxInFlight: 1, MaxQueued: 1, OnError: errs.add})
 	sim.SimulateInboundCall("+33612345678", "+14155550100")
+	waitFor(t, func() bool { return h.Stats().InFlight == 1 })
 	id2 := sim.CreateInboundCall("+33612345679", "+14155550100")
-	status, _ := sim.DeliverEvent("call.created", id2)
+	status, _ := sim.DeliverEvent("call.created", id2) // queued
+	id3 := sim.CreateInboundCall("+33612345670", "+14155550100")
+	status3, _ := sim.DeliverEvent("call.created", id3) // beyond the queue
 	close(release)
-	waitFor(t, func() bool { return h.Stats().Routed == 1 })
-	status2, _ := sim.DeliverEvent("call.created", id2) // Aircall's redelivery
+	waitFor(t, func() bool { return h.Stats().Routed == 2 })
 	drain(t, h)
-	t.Logf("queue full: status=%d, redelivery status=%d, transfers=%d", status, status2, len(sim.Transfers()))
-	assert.Equal(t, http.StatusServiceUnavailable, status, "status while the queue is full")
-	assert.Equal(t, http.StatusOK, status2, "status of the redelivery")
-	assert.Len(t, errs.all(), 1, "errors")
+	s := h.Stats()
+	t.Logf("queue full: queued status=%d, dropped status=%d, transfers=%d, stats=%+v", status, status3, len(sim.Transfers()), s)
+	assert.Equal(t, http.StatusOK, status, "status of the queued call")
+	assert.Equal(t, http.StatusOK, status3, "status of the call beyond the queue")
+	assert.Equal(t, int64(1), s.Dropped, "stats %+v", s)
+	assert.Zero(t, s.Busy, "stats %+v", s)
+	if assert.Len(t, errs.all(), 1, "errors") {
+		assert.ErrorIs(t, errs.all()[0], telephony.ErrUnavailable)
+	}
 	assert.Len(t, sim.Transfers(), 2, "transfers")
 }
 
 func TestRoutingRefusesBadRequests(t *testing.T) {
 	sim := newSim(t)
 	c := newClient(t, sim)
-	h, err := aircall.NewRoutingHandler(c, toUser(1), aircall.RoutingOptions{Token: hookToken})
+	h, err := aircall.NewRoutingHandler(toUser(1), aircall.RoutingOptions{Client: c, Secret: hookToken})
 	require.NoError(t, err)
 	defer h.Close(t.Context())
 	for _, tc := range []struct {
@@ -368,17 +381,25 @@ func TestRoutingRefusesBadRequests(t *testing.T) {
 		{"GET", http.MethodGet, "", http.StatusMethodNotAllowed},
 		{"too large", http.MethodPost, `{"token":"` + strings.Repeat("x", 300<<10) + `"}`, http.StatusRequestEntityTooLarge},
 		{"not JSON", http.MethodPost, "token=" + hookToken, http.StatusBadRequest},
-		{"no call id", http.MethodPost, `{"resource":"call","event":"call.created","token":"` + hookToken + `","data":{"direction":"inbound"}}`, http.StatusBadRequest},
+		// Genuine (the token verifies) but undecodable: 200, and counted
+		// as dropped (Aircall does not retry and deactivates webhooks
+		// that fail).
+		{"no call id", http.MethodPost, `{"resource":"call","event":"call.created","token":"` + hookToken + `","data":{"direction":"inbound"}}`, http.StatusOK},
 		{"user event", http.MethodPost, `{"resource":"user","event":"user.created","token":"` + hookToken + `","data":{"id":1}}`, http.StatusOK},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/aircall/calls", strings.NewReader(tc.body)))
 		assert.Equal(t, tc.want, rec.Code, "%s: status", tc.name)
 	}
-	for _, bad := range []aircall.RoutingOptions{{}, {Token: "x", Fallback: telephony.Target{Type: telephony.TargetUser}}} {
-		_, err := aircall.NewRoutingHandler(c, toUser(1), bad)
-		assert.Error(t, err, "NewRoutingHandler(%+v): want an error", bad)
+	s := h.Stats()
+	assert.Equal(t, int64(1), s.Dropped, "the genuine delivery without a call id is counted as dropped: %+v", s)
+	assert.Equal(t, int64(3), s.RejectedTotal(), "GET, too large, not JSON: %+v", s)
+	for _, bad := range []aircall.RoutingOptions{{}, {Client: c}, {Secret: "x"}, {Client: c, Secret: "x", Fallback: telephony.Target{Type: telephony.TargetUser}}} {
+		_, err := aircall.NewRoutingHandler(toUser(1), bad)
+		assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "NewRoutingHandler(%+v): want an error", bad)
 	}
+	_, err = aircall.NewRoutingHandler(nil, aircall.RoutingOptions{Client: c, Secret: "x"})
+	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "NewRoutingHandler(nil route)")
 }
 
 // A failing RouteFunc falls back to RoutingOptions.Fallback, still reported.

@@ -32,15 +32,15 @@ func ExampleWebhooksService_Create() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := aircall.NewWebhookHandler(wh.Token, func(ctx context.Context, ev telephony.CallEvent) error {
+	h, err := aircall.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 		return nil
-	}, aircall.WebhookOptions{})
+	}, aircall.WebhookOptions{Secret: wh.Token})
 	if err != nil {
 		log.Fatal(err)
 	}
 	srv := httptest.NewServer(h) // in production: your server at wh.URL
 	defer srv.Close()
-	defer h.(*aircall.WebhookHandler).Close(ctx)
+	defer h.Close(ctx)
 	fmt.Println(wh.Active, wh.Events, wh.Token != "")
 
 	wh, err = c.Webhooks().Reenable(ctx, wh.ID)

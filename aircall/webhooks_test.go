@@ -30,14 +30,14 @@ type hookReceiver struct {
 func newHookReceiver(t *testing.T, token string) *hookReceiver {
 	t.Helper()
 	r := &hookReceiver{}
-	hh, err := aircall.NewWebhookHandler(token, func(_ context.Context, ev telephony.CallEvent) error {
+	hh, err := aircall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.events = append(r.events, ev.Type)
 		return nil
-	}, aircall.WebhookOptions{})
+	}, aircall.WebhookOptions{Secret: token})
 	require.NoError(t, err)
-	r.h = hh.(*aircall.WebhookHandler)
+	r.h = hh
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if r.failing.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -139,7 +139,7 @@ func TestWebhookCreatedReceivesCallEvents(t *testing.T) {
 		assert.Equal(t, wh.ID, d.WebhookID)
 		assert.Equal(t, http.StatusOK, d.Status, "delivery %+v", d)
 	}
-	assert.Zero(t, rcv.h.Stats().Rejected, "every delivery carried the right token")
+	assert.Zero(t, rcv.h.Stats().RejectedTotal(), "every delivery carried the right token")
 }
 
 // A webhook whose URL keeps failing is deactivated by the simulator, as

@@ -175,9 +175,9 @@ func TestAircallAckWhileTransferSlow(t *testing.T) {
 		telephony.WithHTTPClient(hc), telephony.WithRateLimit(rate.Inf, 1))
 	require.NoError(t, err)
 	const token = "bench-webhook-token"
-	h, err := aircall.NewRoutingHandler(c, func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+	h, err := aircall.NewRoutingHandler(func(context.Context, telephony.InboundCall) (telephony.Target, error) {
 		return telephony.UserTarget(fmt.Sprint(u.ID)), nil
-	}, aircall.RoutingOptions{Token: token, MaxInFlight: n})
+	}, aircall.RoutingOptions{Client: c, Secret: token, MaxInFlight: n})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -50,9 +50,9 @@ func (s *legsSink) find(id int64, state string) *dialpad.CallEvent {
 func legsSetup(t *testing.T, sim *dialpadtest.Server) (*dialpad.WebhookHandler, *legsSink) {
 	t.Helper()
 	sink := &legsSink{}
-	h, err := dialpad.NewWebhookHandler(testSecret, sink.fn, dialpad.WebhookOptions{})
+	h, err := dialpad.NewWebhookHandler(sink.fn, dialpad.WebhookOptions{Secret: testSecret})
 	require.NoError(t, err)
-	wh := h.(*dialpad.WebhookHandler)
+	wh := h
 	srv := httptest.NewServer(wh)
 	t.Cleanup(srv.Close)
 	sim.AddWebhook(srv.URL, testSecret)

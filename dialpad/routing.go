@@ -39,8 +39,11 @@ const (
 	rtDialpadDeadline = 5 * time.Second
 )
 
-// FallbackCause says why a RoutingHandler answered the fallback target.
-type FallbackCause string
+// FallbackCause says why a RoutingHandler answered the fallback target:
+// the keys of Stats().Fallbacks and the Decision of the deliveries an
+// Observer is told of. It is a string, so the constants index the
+// portable telephony.HandlerStats directly.
+type FallbackCause = string
 
 // Fallback causes.
 const (
@@ -78,6 +81,15 @@ type RoutingOptions struct {
 	// Logger receives rejections and fallbacks (warn) and panics (error).
 	// Nil is silent. Secrets and tokens are never logged.
 	Logger *slog.Logger
+	// OnError receives every fallback caused by a failure (the RouteFunc's
+	// error, panic or lateness, an unusable target, MaxInFlight reached, a
+	// request that could not be fully decoded), with the call. It runs in
+	// the request's goroutine, before the answer is counted: keep it
+	// quick.
+	OnError func(ctx context.Context, err *telephony.HandlerError)
+	// Observer is told of each answered request (Decision "route" or the
+	// fallback's cause); nil costs nothing.
+	Observer telephony.Observer
 	// MaxInFlight bounds the RouteFunc calls still running, including late
 	// ones that ignore their context; beyond it requests get the fallback
 	// at once. Zero means DefaultRoutingMaxInFlight.
@@ -121,6 +133,10 @@ type RoutingOptions struct {
 // together: enabling alone keeps the hour's error count, so one more error
 // disables it again. Router updates are limited to one per 5 minutes. Watch
 // Stats().ErrorsLastHour and alert well before 10.
+//
+// Stats().Fallbacks is keyed by the FallbackCause values (as strings);
+// Stats().Rejected by telephony.RejectMethod, RejectTooLarge,
+// RejectUnauthorized and RejectMalformed.
 type RoutingHandler struct {
 	route       telephony.RouteFunc
 	verifier    *rtVerifier // nil in unsigned mode
@@ -128,6 +144,7 @@ type RoutingHandler struct {
 	budget      time.Duration
 	client      *Client
 	log         *slog.Logger
+	m           *webhook.Meter
 	maxInFlight int64
 	sendAction  bool
 	now         func() time.Time
@@ -137,54 +154,34 @@ type RoutingHandler struct {
 	wg      sync.WaitGroup
 	running atomic.Int64
 
-	requests, routed atomic.Int64
-	fallbacks        [len(rtCauses)]atomic.Int64 // indexed by rtCauseIndex
-	rejected         [4]atomic.Int64             // method, too large, unauthorized, malformed
-	errWindow        rtErrorWindow
-}
-
-// Indexes of RoutingHandler.rejected.
-const (
-	rtRejMethod = iota
-	rtRejTooLarge
-	rtRejUnauthorized
-	rtRejMalformed
-)
-
-var rtCauses = [...]FallbackCause{FallbackError, FallbackTimeout, FallbackPanic, FallbackInvalidTarget, FallbackUnavailable,
-	FallbackInvalidRequest}
-
-func rtCauseIndex(c FallbackCause) int {
-	for i, x := range rtCauses {
-		if x == c {
-			return i
-		}
-	}
-	return 0
+	errWindow rtErrorWindow
 }
 
 // NewRoutingHandler returns the handler for a call router's routing_url.
 // route decides where each call goes; it receives a context that ends with
 // the budget and should return promptly when it does. The configuration is
 // checked here, so a router cannot start with a short secret, without a
-// secret unless AllowUnsigned is set, or without a usable fallback.
+// secret unless AllowUnsigned is set, or without a usable fallback; its
+// errors match telephony.ErrInvalidRequest. The RouteFunc's context keeps
+// the request's values.
 func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*RoutingHandler, error) {
 	const op = "NewRoutingHandler"
 	if route == nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "route is nil")
 	}
+	m := webhook.NewMeter(telephony.ProviderDialpad, "routing", opts.Logger, opts.Observer, opts.OnError)
 	h := &RoutingHandler{
 		route:       route,
 		budget:      opts.Budget,
 		client:      opts.Client,
-		log:         opts.Logger,
+		log:         m.Log(),
+		m:           m,
 		maxInFlight: int64(opts.MaxInFlight),
 		sendAction:  opts.SendAction,
 		now:         time.Now,
 	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
+	m.InFlight = func() int { return int(h.running.Load()) }
+	m.ErrorsLastHour = func() int { return h.errWindow.count(h.now()) }
 	switch {
 	case h.budget == 0:
 		h.budget = DefaultRoutingBudget
@@ -202,7 +199,7 @@ func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*Routing
 		}
 		h.verifier = v
 	case opts.AllowUnsigned:
-		h.log.Warn("dialpad: routing handler accepts unsigned requests; anyone who can reach it can steer calls: configure the router's secret")
+		h.log.WarnContext(context.Background(), "dialpad: routing handler accepts unsigned requests; anyone who can reach it can steer calls: configure the router's secret")
 	default:
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op,
 			"Secret is empty: set the call router's secret (at least %d characters) or AllowUnsigned", MinSecretLength)
@@ -219,34 +216,44 @@ func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*Routing
 
 // ServeHTTP answers one routing request.
 func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
 	start := h.now()
-	h.requests.Add(1)
-	status := h.serve(w, r, start)
+	h.m.Received()
+	d := h.serve(w, r, start)
 	end := h.now()
 	// What Dialpad counts as a routing error: anything but a 200 in time.
-	if status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
+	if d.status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
 		h.errWindow.add(end)
 	}
+	h.m.Answer(r.Context(), began, d.result, d.reason, d.decision, d.status, d.callID, d.err)
 }
 
-func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
+// rtDone is how one request was answered.
+type rtDone struct {
+	status                   int
+	result, reason, decision string
+	callID                   string
+	err                      error
+}
+
+func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) rtDone {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return h.reject(w, rtRejMethod, http.StatusMethodNotAllowed, "method not allowed", nil)
+		return h.reject(w, r, telephony.RejectMethod, http.StatusMethodNotAllowed, "method not allowed", nil)
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxRoutingBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		return h.reject(w, rtRejTooLarge, http.StatusRequestEntityTooLarge, "request body too large", nil)
+		return h.reject(w, r, telephony.RejectTooLarge, http.StatusRequestEntityTooLarge, "request body too large", nil)
 	}
 	if err != nil {
-		return h.reject(w, rtRejMalformed, http.StatusBadRequest, "could not read body", err)
+		return h.reject(w, r, telephony.RejectMalformed, http.StatusBadRequest, "could not read body", err)
 	}
 	call, status, err := rtDecodeRequest(h.verifier, body)
 	switch status {
 	case http.StatusUnauthorized:
-		return h.reject(w, rtRejUnauthorized, status, "invalid signature", err)
+		return h.reject(w, r, telephony.RejectUnauthorized, status, "invalid signature", err)
 	case http.StatusBadRequest:
-		return h.reject(w, rtRejMalformed, status, "malformed routing request", err)
+		return h.reject(w, r, telephony.RejectMalformed, status, "malformed routing request", err)
 	}
 
 	var out rtOutcome
@@ -268,25 +275,34 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 			answer = h.fallback
 		}
 	}
+	d := rtDone{status: http.StatusOK, result: webhook.ResultRouted, decision: "route", callID: call.CallID}
 	if out.cause != "" {
-		h.fallbacks[rtCauseIndex(out.cause)].Add(1)
-		h.log.Warn("dialpad: routing answered the fallback target",
-			"call_id", call.CallID, "cause", string(out.cause), "error", rtErrString(out.err))
-	} else {
-		h.routed.Add(1)
+		d.result, d.decision, d.err = webhook.ResultFallback, out.cause, out.err
+		h.log.WarnContext(r.Context(), "dialpad: routing answered the fallback target",
+			"call_id", call.CallID, "cause", out.cause, "error", rtErrString(out.err))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
-	return http.StatusOK
+	if out.cause != "" {
+		err := out.err
+		if err == nil {
+			err = errors.New("fallback: " + out.cause)
+		}
+		h.m.Report(r.Context(), &telephony.HandlerError{Call: &call,
+			Err: fmt.Errorf("answered the fallback target (%s): %w", out.cause, err)})
+	}
+	return d
 }
 
-func (h *RoutingHandler) reject(w http.ResponseWriter, idx, status int, msg string, err error) int {
-	h.rejected[idx].Add(1)
-	h.log.Warn("dialpad: routing request rejected", "status", status, "reason", msg, "error", rtErrString(err))
+func (h *RoutingHandler) reject(w http.ResponseWriter, r *http.Request, reason string, status int, msg string, err error) rtDone {
+	h.log.WarnContext(r.Context(), "dialpad: routing request rejected", "status", status, "reason", msg, "error", rtErrString(err))
 	webhook.Error(w, status, msg)
-	return status
+	if err == nil {
+		err = errors.New(msg)
+	}
+	return rtDone{status: status, result: webhook.ResultRejected, reason: reason, err: err}
 }
 
 func rtErrString(err error) string {
@@ -344,7 +360,7 @@ func (h *RoutingHandler) decide(ctx context.Context, call telephony.InboundCall)
 func (h *RoutingHandler) run(ctx context.Context, call telephony.InboundCall) (out rtOutcome) {
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("dialpad: RouteFunc panicked", "call_id", call.CallID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			h.log.ErrorContext(ctx, "dialpad: RouteFunc panicked", "call_id", call.CallID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			out = rtOutcome{cause: FallbackPanic, err: fmt.Errorf("RouteFunc panicked: %v", p)}
 		}
 	}()
@@ -483,60 +499,14 @@ func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, er
 	return call, 0, nil
 }
 
-// RoutingStats are a RoutingHandler's counters since it was built.
-type RoutingStats struct {
-	// Requests is every request received.
-	Requests int64
-	// Routed is requests answered with the RouteFunc's target.
-	Routed int64
-	// Fallbacks is requests answered with the fallback target, by cause.
-	Fallbacks map[FallbackCause]int64
-	// Rejected is requests refused with 4xx: "method", "too_large",
-	// "unauthorized", "malformed".
-	Rejected map[string]int64
-	// ErrorsLastHour is how many answers of the last hour Dialpad would
-	// have counted as routing errors: a status other than 200, or slower
-	// than 5 s. Rejections of requests that Dialpad did not send count
-	// too, so the figure is an upper bound. Alert well below 10, the
-	// number past which Dialpad disables the router (5 is a good
-	// threshold).
-	ErrorsLastHour int
-	// InFlight is RouteFunc calls still running, late ones included.
-	InFlight int64
-}
-
-// FallbackTotal returns the sum of Fallbacks.
-func (s RoutingStats) FallbackTotal() int64 { return rtSum(s.Fallbacks) }
-
-// RejectedTotal returns the sum of Rejected.
-func (s RoutingStats) RejectedTotal() int64 { return rtSum(s.Rejected) }
-
-func rtSum[K comparable](m map[K]int64) int64 {
-	var n int64
-	for _, v := range m {
-		n += v
-	}
-	return n
-}
-
-// Stats returns the handler's counters.
-func (h *RoutingHandler) Stats() RoutingStats {
-	s := RoutingStats{
-		Requests:       h.requests.Load(),
-		Routed:         h.routed.Load(),
-		Fallbacks:      make(map[FallbackCause]int64, len(rtCauses)),
-		Rejected:       make(map[string]int64, len(h.rejected)),
-		ErrorsLastHour: h.errWindow.count(h.now()),
-		InFlight:       h.running.Load(),
-	}
-	for i, c := range rtCauses {
-		s.Fallbacks[c] = h.fallbacks[i].Load()
-	}
-	for i, name := range [...]string{"method", "too_large", "unauthorized", "malformed"} {
-		s.Rejected[name] = h.rejected[i].Load()
-	}
-	return s
-}
+// Stats returns the handler's counters: Received, Routed, Fallbacks by
+// cause, Rejected by reason, InFlight (RouteFunc calls still running, late
+// ones included) and ErrorsLastHour: how many answers of the last hour
+// Dialpad would have counted as routing errors (a status other than 200,
+// or slower than 5 s). Rejections of requests that Dialpad did not send
+// count too, so the figure is an upper bound. Alert well below 10, the
+// number past which Dialpad disables the router (5 is a good threshold).
+func (h *RoutingHandler) Stats() telephony.HandlerStats { return h.m.Stats() }
 
 // rtErrorWindow counts events over the last hour in 60 per-minute buckets:
 // constant memory whatever the traffic.

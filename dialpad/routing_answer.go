@@ -3,7 +3,9 @@ package dialpad
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -41,4 +43,49 @@ func (h *RoutingHandler) encode(a rtAnswer) ([]byte, error) {
 		a.Action = "route"
 	}
 	return json.Marshal(a)
+}
+
+// RoutingRequest is a Dialpad routing request as ParseRoutingRequest
+// verified it: the JWT's claims.
+type RoutingRequest struct {
+	CallID         int64
+	DateStarted    time.Time // zero when absent
+	ExternalNumber string    // the caller, as Dialpad wrote it
+	InternalNumber string    // the number called, as Dialpad wrote it
+	ContactID      string
+	ContactType    string
+}
+
+// ParseRoutingRequest verifies a call router's routing request (an HS256
+// JWT signed with the router's secret; the algorithm pinned, exp and iat
+// checked when present) and decodes it, for programs that answer routing
+// requests themselves. It returns the portable call (From and To in
+// E.164) and the request's claims. A body that does not verify returns an
+// error matching telephony.ErrInvalidSignature; a verified one that is not
+// a routing request, or whose claims do not decode, one matching
+// telephony.ErrInvalidRequest (with the call id, when it could be read).
+// Whatever happens, answer Dialpad 200 with a target within 5 s: every
+// other answer counts towards disabling the router.
+func ParseRoutingRequest(body []byte, secret string) (telephony.InboundCall, *RoutingRequest, error) {
+	const op = "ParseRoutingRequest"
+	v, err := rtNewVerifier(secret, MinSecretLength)
+	if err != nil {
+		return telephony.InboundCall{}, nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "secret: %v", err)
+	}
+	call, status, err := rtDecodeRequest(v, body)
+	switch status {
+	case 0:
+	case http.StatusUnauthorized:
+		return telephony.InboundCall{}, nil, &telephony.Error{Kind: telephony.ErrInvalidSignature, Provider: telephony.ProviderDialpad,
+			Op: op, Message: "the body is not a JWT signed with the router's secret", Err: err}
+	default:
+		return call, nil, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: telephony.ProviderDialpad,
+			Op: op, Message: "not a readable routing request", Err: err}
+	}
+	payload, _ := rtPayload(v, body) // verified above
+	var req rtRequest
+	_ = json.Unmarshal(payload, &req) // decoded above
+	rr := &RoutingRequest{CallID: int64(req.CallID), DateStarted: call.StartedAt, ExternalNumber: string(req.ExternalNumber),
+		InternalNumber: string(req.InternalNumber), ContactID: string(req.ContactID), ContactType: string(req.ContactType)}
+	return call, rr, nil
 }

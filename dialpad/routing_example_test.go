@@ -69,10 +69,10 @@ func ExampleNewRoutingHandler() {
 func ExampleNewWebhookHandler() {
 	const secret = "example-webhook-secret-0123456789abcdef"
 	events := make(chan telephony.CallEvent, 10)
-	h, err := dialpad.NewWebhookHandler(secret, func(ctx context.Context, ev telephony.CallEvent) error {
+	h, err := dialpad.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 		events <- ev
 		return nil
-	}, dialpad.WebhookOptions{})
+	}, dialpad.WebhookOptions{Secret: secret})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -96,7 +96,7 @@ func ExampleNewWebhookHandler() {
 		fmt.Println(resp.StatusCode)
 	}
 	// Close drains the events being processed (call it on shutdown).
-	if err := h.(*dialpad.WebhookHandler).Close(context.Background()); err != nil {
+	if err := h.Close(context.Background()); err != nil {
 		fmt.Println(err)
 	}
 	close(events)

@@ -164,12 +164,12 @@ func TestRoutingFallbacks(t *testing.T) {
 		}
 	}
 	s := h.Stats()
-	t.Logf("R14 fallbacks by cause: %v; routed=%d requests=%d errors_last_hour=%d", s.Fallbacks, s.Routed, s.Requests, s.ErrorsLastHour)
+	t.Logf("R14 fallbacks by cause: %v; routed=%d requests=%d errors_last_hour=%d", s.Fallbacks, s.Routed, s.Received, s.ErrorsLastHour)
 	wantCauses := map[FallbackCause]int64{FallbackError: 1, FallbackPanic: 1, FallbackInvalidTarget: 4, FallbackTimeout: 1, FallbackUnavailable: 0}
 	for c, n := range wantCauses {
 		assert.Equal(t, n, s.Fallbacks[c], "fallbacks[%s]", c)
 	}
-	assert.Equal(t, int64(9), s.Requests, "stats = %+v", s)
+	assert.Equal(t, int64(9), s.Received, "stats = %+v", s)
 	assert.Equal(t, int64(2), s.Routed, "stats = %+v", s)
 	assert.Equal(t, int64(7), s.FallbackTotal(), "stats = %+v", s)
 	assert.Equal(t, int64(0), s.RejectedTotal(), "stats = %+v", s)
@@ -257,7 +257,7 @@ func TestRoutingLateRouteFuncEnds(t *testing.T) {
 	}
 	s := h.Stats()
 	t.Logf("late RouteFuncs ignoring ctx: in flight=%d (MaxInFlight 2) fallbacks=%v", s.InFlight, s.Fallbacks)
-	assert.Equal(t, int64(2), s.InFlight, "stats = %+v", s)
+	assert.Equal(t, 2, s.InFlight, "stats = %+v", s)
 	assert.Equal(t, int64(2), s.Fallbacks[FallbackTimeout], "stats = %+v", s)
 	assert.Equal(t, int64(1), s.Fallbacks[FallbackUnavailable], "stats = %+v", s)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
@@ -265,7 +265,7 @@ func TestRoutingLateRouteFuncEnds(t *testing.T) {
 	assert.ErrorIs(t, h.Close(ctx), context.DeadlineExceeded, "Close with stuck RouteFuncs")
 	close(release)
 	require.NoError(t, h.Close(t.Context()))
-	assert.Equal(t, int64(0), h.Stats().InFlight, "in flight after Close")
+	assert.Equal(t, 0, h.Stats().InFlight, "in flight after Close")
 	// After Close: still 200 with the fallback, and the RouteFunc is not called.
 	status, body := rtPost(t, srv.Client(), srv.URL, "application/jwt", rtSigned(t, 9))
 	assert.Equal(t, http.StatusOK, status, "after Close: %s", body)

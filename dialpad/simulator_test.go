@@ -133,12 +133,12 @@ func TestSimulatorCallEventsToWebhookHandler(t *testing.T) {
 		agent := srv.SeedUsers(1)[0]
 		var mu sync.Mutex
 		var got []telephony.CallEvent
-		h, err := dialpad.NewWebhookHandler(testSecret, func(ctx context.Context, ev telephony.CallEvent) error {
+		h, err := dialpad.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, ev)
 			return nil
-		}, dialpad.WebhookOptions{})
+		}, dialpad.WebhookOptions{Secret: testSecret})
 		ok(t, err)
 		hs := httptest.NewServer(h)
 		srv.AddWebhook(hs.URL, testSecret)
@@ -150,7 +150,7 @@ func TestSimulatorCallEventsToWebhookHandler(t *testing.T) {
 		ok(t, srv.SetCallState(call.CallID, "hangup"))
 		srv.FlushEvents()
 		hs.Close()
-		ok(t, h.(*dialpad.WebhookHandler).Close(t.Context()))
+		ok(t, h.Close(t.Context()))
 
 		mu.Lock()
 		var statuses []telephony.CallStatus

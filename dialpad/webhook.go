@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/webhook"
@@ -26,12 +25,26 @@ const (
 
 // WebhookOptions configures NewWebhookHandler.
 type WebhookOptions struct {
-	// AllowUnsigned accepts plain JSON events when the secret is empty, as
+	// Secret is the webhook's secret: every delivery must then be an HS256
+	// JWT signed with it. Required unless AllowUnsigned.
+	Secret string
+	// AllowUnsigned accepts plain JSON events when Secret is empty, as
 	// Dialpad sends them for a webhook created without a secret. Anyone who
 	// can reach the URL can then forge events; a warning is logged.
 	AllowUnsigned bool
 	// Logger receives rejections, EventFunc errors and panics. Nil is silent.
 	Logger *slog.Logger
+	// OnError receives every failure after a delivery was verified: the
+	// EventFunc's errors and panics, deliveries answered 503 because the
+	// handler was busy or closed.
+	OnError func(ctx context.Context, err *telephony.HandlerError)
+	// Observer is told of each answered request; nil costs nothing.
+	Observer telephony.Observer
+	// Sync runs the EventFunc before answering: 200 once it returned nil,
+	// 500 when it failed (the delivery is then forgotten, so that
+	// Dialpad's redelivery, about 2, 4 and 8 s later, is processed). The
+	// durable log is not used in Sync mode.
+	Sync bool
 	// MaxInFlight bounds the events being processed; beyond it deliveries
 	// get 503, which Dialpad retries for call events (about 2, 4 and 8 s
 	// later). Zero means DefaultWebhookMaxInFlight.
@@ -64,20 +77,20 @@ type WebhookOptions struct {
 // background: an EventFunc error is logged, never turned into a 4xx, which
 // Dialpad would not retry. It is safe for concurrent use; Close drains it.
 type WebhookHandler struct {
-	fn       telephony.EventFunc
 	verifier *rtVerifier
 	log      *slog.Logger
+	m        *webhook.Meter
 	inbox    *webhook.Inbox
-
-	received, rejected atomic.Int64
 }
 
 // NewWebhookHandler returns the handler for the hook_url of a Dialpad
-// webhook carrying call events. secret is the webhook's secret: every
+// webhook carrying call events. opts.Secret is the webhook's secret: every
 // delivery must then be an HS256 JWT signed with it (401 otherwise, and the
 // algorithm is pinned; exp and iat are checked when present, see
 // RoutingHandler). An empty secret is refused unless opts.AllowUnsigned is
-// set.
+// set. Errors match telephony.ErrInvalidRequest. The EventFunc runs in the
+// background with the request's context values (with opts.Sync, before
+// the answer); CallEvent.Raw is the JWT's payload.
 //
 // Dialpad call events carry no delivery id, so a redelivery is recognised by
 // call_id, state and event_timestamp (by the exact payload when there is no
@@ -94,17 +107,14 @@ type WebhookHandler struct {
 // (CallEventFromContext): the fields that join an agent's leg to the
 // customer's call (entry_point_call_id, master_call_id, operator_call_id),
 // the contact, custom_data and is_transferred.
-//
-// The returned handler is a *WebhookHandler.
-func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOptions) (http.Handler, error) {
+func NewWebhookHandler(fn telephony.EventFunc, opts WebhookOptions) (*WebhookHandler, error) {
 	const op = "NewWebhookHandler"
 	if fn == nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "fn is nil")
 	}
-	h := &WebhookHandler{fn: fn, log: opts.Logger}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
+	secret := opts.Secret
+	m := webhook.NewMeter(telephony.ProviderDialpad, "webhook", opts.Logger, opts.Observer, opts.OnError)
+	h := &WebhookHandler{log: m.Log(), m: m}
 	switch {
 	case secret != "":
 		v, err := rtNewVerifier(secret, 1)
@@ -112,11 +122,11 @@ func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOption
 			return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "secret: %v", err)
 		}
 		if len(secret) < MinSecretLength {
-			h.log.Warn("dialpad: webhook secret is shorter than 32 characters; a short HMAC key can be guessed")
+			h.log.WarnContext(context.Background(), "dialpad: webhook secret is shorter than 32 characters; a short HMAC key can be guessed")
 		}
 		h.verifier = v
 	case opts.AllowUnsigned:
-		h.log.Warn("dialpad: webhook handler accepts unsigned events; anyone who can reach it can forge them: give the webhook a secret")
+		h.log.WarnContext(context.Background(), "dialpad: webhook handler accepts unsigned events; anyone who can reach it can forge them: give the webhook a secret")
 	default:
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op,
 			"secret is empty: give the webhook a secret or set AllowUnsigned")
@@ -129,58 +139,57 @@ func NewWebhookHandler(secret string, fn telephony.EventFunc, opts WebhookOption
 		timeout = DefaultWebhookTimeout
 	}
 	h.inbox = webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderDialpad, Name: "webhook", Stream: opts.Stream,
-		Fn: withCallEvent(fn), Store: opts.State, MaxInFlight: limit, Timeout: timeout, DedupeTTL: opts.DedupeTTL,
-		RetriesOn5xx: true, Logger: opts.Logger})
+		Fn: withCallEvent(fn), Meter: m, Store: opts.State, MaxInFlight: limit, Timeout: timeout, DedupeTTL: opts.DedupeTTL,
+		RetriesOn5xx: true, Sync: opts.Sync, Ack: whAck})
+	m.InFlight = h.inbox.InFlight
 	return h, nil
 }
 
 // ServeHTTP receives one delivery.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.received.Add(1)
+	start := time.Now()
+	h.m.Received()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, http.StatusMethodNotAllowed, "method not allowed", nil)
+		h.reject(w, r, start, http.StatusMethodNotAllowed, telephony.RejectMethod, "method not allowed", nil)
 		return
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxEventBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		h.reject(w, http.StatusRequestEntityTooLarge, "request body too large", nil)
+		h.reject(w, r, start, http.StatusRequestEntityTooLarge, telephony.RejectTooLarge, "request body too large", nil)
 		return
 	}
 	if err != nil {
-		h.reject(w, http.StatusBadRequest, "could not read body", err)
+		h.reject(w, r, start, http.StatusBadRequest, telephony.RejectMalformed, "could not read body", err)
 		return
 	}
 	_, ev, key, status, err := whDecodeEvent(h.verifier, body)
 	if status != 0 {
-		msg := "malformed call event"
+		reason, msg := telephony.RejectMalformed, "malformed call event"
 		if status == http.StatusUnauthorized {
-			msg = "invalid signature"
+			reason, msg = telephony.RejectUnauthorized, "invalid signature"
 		}
-		h.reject(w, status, msg, err)
+		h.reject(w, r, start, status, reason, msg, err)
 		return
 	}
-	switch h.inbox.Take(r.Context(), ev, state.KeyOf("dialpad-webhook", key)) {
-	case webhook.Duplicate:
-		whAck(w, "duplicate")
-	case webhook.Busy:
-		// Dialpad retries a 5xx (about 2, 4 and 8 s later).
-		webhook.Error(w, http.StatusServiceUnavailable, "busy, retry later")
-	default:
-		whAck(w, "accepted")
-	}
+	// A 503 (busy, closed, event log down) and a 500 (Sync) are retried by
+	// Dialpad, about 2, 4 and 8 s later.
+	h.inbox.Dispatch(w, r, start, ev, state.KeyOf("dialpad-webhook", key))
 }
 
-func (h *WebhookHandler) reject(w http.ResponseWriter, status int, msg string, err error) {
-	h.rejected.Add(1)
-	h.log.Warn("dialpad: call event rejected", "status", status, "reason", msg, "error", rtErrString(err))
+func (h *WebhookHandler) reject(w http.ResponseWriter, r *http.Request, start time.Time, status int, reason, msg string, err error) {
+	h.log.WarnContext(r.Context(), "dialpad: call event rejected", "status", status, "reason", msg, "error", rtErrString(err))
 	webhook.Error(w, status, msg)
+	if err == nil {
+		err = errors.New(msg)
+	}
+	h.m.Answer(r.Context(), start, webhook.ResultRejected, reason, "", status, "", err)
 }
 
-func whAck(w http.ResponseWriter, status string) {
+func whAck(w http.ResponseWriter, result string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(`{"status":"` + status + `"}`))
+	_, _ = w.Write([]byte(`{"status":"` + result + `"}`))
 }
 
 // Close stops accepting events (later deliveries get 503, so Dialpad
@@ -189,27 +198,33 @@ func whAck(w http.ResponseWriter, status string) {
 // them to return.
 func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.Close(ctx) }
 
-// WebhookStats are a WebhookHandler's counters since it was built.
-type WebhookStats struct {
-	Received   int64 // every request
-	Accepted   int64 // events handed to the EventFunc
-	Duplicates int64 // redeliveries acknowledged without processing
-	Busy       int64 // answered 503 because MaxInFlight was reached or Close was called
-	Rejected   int64 // answered 4xx: bad method, too large, bad signature, malformed
-	Failed     int64 // EventFunc calls that returned an error or panicked
-	InFlight   int   // EventFunc calls running now
-	Durable    int64 // events appended to the durable log (Redis state)
-	Degraded   int64 // deliveries the state store failed (see WebhookOptions.State)
-}
-
 // Stats returns the handler's counters.
-func (h *WebhookHandler) Stats() WebhookStats {
-	in := h.inbox.Stats()
-	return WebhookStats{
-		Received: h.received.Load(), Accepted: in.Accepted, Duplicates: in.Duplicates,
-		Busy: in.Busy, Rejected: h.rejected.Load(), Failed: in.Failed,
-		InFlight: in.InFlight, Durable: in.Durable, Degraded: in.Degraded,
+func (h *WebhookHandler) Stats() telephony.HandlerStats { return h.m.Stats() }
+
+// ParseWebhook verifies a Dialpad call event delivery (an HS256 JWT signed
+// with the webhook's secret; the algorithm pinned, exp and iat checked when
+// present) and decodes it, for programs that keep deliveries in their own
+// store before answering. It returns the portable event (Raw is the JWT's
+// payload, DeliveryID the key a redelivery shares) and Dialpad's own
+// event. A body that does not verify returns an error matching
+// telephony.ErrInvalidSignature; a verified one that is not a call event,
+// one matching telephony.ErrInvalidRequest.
+func ParseWebhook(body []byte, secret string) (telephony.CallEvent, *CallEvent, error) {
+	const op = "ParseWebhook"
+	v, err := rtNewVerifier(secret, 1)
+	if err != nil {
+		return telephony.CallEvent{}, nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "secret: %v", err)
 	}
+	e, ev, _, status, err := whDecodeEvent(v, body)
+	switch status {
+	case 0:
+		return ev, e, nil
+	case http.StatusUnauthorized:
+		return telephony.CallEvent{}, nil, &telephony.Error{Kind: telephony.ErrInvalidSignature, Provider: telephony.ProviderDialpad,
+			Op: op, Message: "the body is not a JWT signed with the webhook's secret", Err: err}
+	}
+	return telephony.CallEvent{}, e, &telephony.Error{Kind: telephony.ErrInvalidRequest, Provider: telephony.ProviderDialpad,
+		Op: op, Message: "not a call event", Err: err}
 }
 
 // whDecode verifies and decodes one delivery. It returns the event, its

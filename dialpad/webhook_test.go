@@ -48,9 +48,9 @@ func whSigned(t testing.TB, claims jwt.MapClaims) []byte {
 // whNew builds a *WebhookHandler drained at the end of the test.
 func whNew(t testing.TB, secret string, fn telephony.EventFunc, opts WebhookOptions) *WebhookHandler {
 	t.Helper()
-	h, err := NewWebhookHandler(secret, fn, opts)
+	opts.Secret = secret
+	wh, err := NewWebhookHandler(fn, opts)
 	require.NoError(t, err)
-	wh := h.(*WebhookHandler)
 	t.Cleanup(func() {
 		assert.NoError(t, wh.Close(context.Background()))
 	})
@@ -59,9 +59,9 @@ func whNew(t testing.TB, secret string, fn telephony.EventFunc, opts WebhookOpti
 
 func TestNewWebhookHandlerValidates(t *testing.T) {
 	fn := func(context.Context, telephony.CallEvent) error { return nil }
-	_, err := NewWebhookHandler("", fn, WebhookOptions{})
+	_, err := NewWebhookHandler(fn, WebhookOptions{Secret: ""})
 	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "empty secret without AllowUnsigned")
-	_, err = NewWebhookHandler(rtTestSecret, nil, WebhookOptions{})
+	_, err = NewWebhookHandler(nil, WebhookOptions{Secret: rtTestSecret})
 	assert.ErrorIs(t, err, telephony.ErrInvalidRequest, "nil fn")
 	var buf bytes.Buffer
 	whNew(t, "", fn, WebhookOptions{AllowUnsigned: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
@@ -151,7 +151,7 @@ func TestWebhookRejects(t *testing.T) {
 	t.Logf("R13 webhook 1 MiB body: status=413 (limit %d); EventFunc runs over all rejects=%d", webhook.MaxEventBody, calls.Load())
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "GET")
 	assert.Equal(t, int64(0), calls.Load(), "EventFunc runs")
-	assert.Equal(t, int64(8), s.Rejected, "stats %+v", s)
+	assert.Equal(t, int64(8), s.RejectedTotal(), "stats %+v", s)
 	assert.Equal(t, int64(0), s.Accepted, "stats %+v", s)
 }
 
@@ -202,7 +202,7 @@ func TestWebhookDedupe(t *testing.T) {
 // redelivery is accepted.
 func TestWebhookAckFastAndBusy(t *testing.T) {
 	release := make(chan struct{})
-	var processed atomic.Int64
+	var processed, reported atomic.Int64
 	h := whNew(t, rtTestSecret, func(ctx context.Context, _ telephony.CallEvent) error {
 		select {
 		case <-release:
@@ -211,7 +211,7 @@ func TestWebhookAckFastAndBusy(t *testing.T) {
 		}
 		processed.Add(1)
 		return nil
-	}, WebhookOptions{MaxInFlight: 50})
+	}, WebhookOptions{MaxInFlight: 50, OnError: func(context.Context, *telephony.HandlerError) { reported.Add(1) }})
 	srv := rtServe(t, h)
 	const n = 200
 	bodies := make([][]byte, n)
@@ -259,6 +259,9 @@ func TestWebhookAckFastAndBusy(t *testing.T) {
 	// After Close, deliveries get 503 so Dialpad retries them elsewhere/later.
 	code, _ = rtPost(t, srv.Client(), srv.URL, "application/jwt", whSigned(t, whEventClaims(5, "hangup", 1)))
 	assert.Equal(t, http.StatusServiceUnavailable, code, "after Close")
+	s := h.Stats()
+	assert.Equal(t, int64(151), s.Busy, "stats %+v", s)
+	assert.Equal(t, s.Busy, reported.Load(), "each 503 reported to OnError")
 }
 
 // TestWebhookEventFuncErrors: errors and panics are logged and counted,

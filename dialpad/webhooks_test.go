@@ -125,12 +125,12 @@ func TestWebhookSubscriptionReceivesCallEvents(t *testing.T) {
 
 	var mu sync.Mutex
 	var got []telephony.CallEvent
-	h, err := dialpad.NewWebhookHandler(testSecret, func(_ context.Context, ev telephony.CallEvent) error {
+	h, err := dialpad.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, ev)
 		return nil
-	}, dialpad.WebhookOptions{})
+	}, dialpad.WebhookOptions{Secret: testSecret})
 	require.NoError(t, err)
 	hs := httptest.NewServer(h)
 	defer hs.Close()
@@ -157,7 +157,7 @@ func TestWebhookSubscriptionReceivesCallEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, srv.SetCallState(call2.CallID, "connected"))
 	srv.FlushEvents()
-	require.NoError(t, h.(*dialpad.WebhookHandler).Close(ctx))
+	require.NoError(t, h.Close(ctx))
 
 	var states []string
 	for _, d := range srv.Deliveries() {

@@ -28,23 +28,36 @@ const minCallbackToken = 16
 
 // CallbackOptions configures NewCallbackHandler.
 type CallbackOptions struct {
-	// Token is the secret Client.SetCallbackToken adds to each callback_url.
-	// Callbacks without it are answered 401 and never reach fn.
-	Token string
+	// Secret is the callback token Client.SetCallbackToken adds to each
+	// callback_url. Callbacks without it are answered 401 and never reach
+	// fn.
+	Secret string
 	// AllowUnauthenticated accepts callbacks without a token check. It is
-	// required when Token is empty, so that running without one is a
+	// required when Secret is empty, so that running without one is a
 	// choice, not an accident.
 	AllowUnauthenticated bool
 	// MaxInFlight bounds how many events fn may be handling at once; a
-	// callback beyond it is answered 503. Zero means 64.
+	// callback beyond it is answered 503 (JustCall does not document
+	// whether it redelivers). Zero means 64.
 	MaxInFlight int
 	// Timeout bounds one fn call (its context ends). Zero means 30s.
 	Timeout time.Duration
 	// DedupeTTL is how long a (call_id, status) pair is remembered to drop
 	// redeliveries. Zero means 24h.
 	DedupeTTL time.Duration
-	// Logger receives fn's errors; nil is silent.
+	// Logger receives fn's errors and refused requests; nil is silent.
 	Logger *slog.Logger
+	// OnError receives every failure after a callback was verified: fn's
+	// errors and panics, callbacks answered 503 because the handler was
+	// busy or closed.
+	OnError func(ctx context.Context, err *telephony.HandlerError)
+	// Observer is told of each answered request; nil costs nothing.
+	Observer telephony.Observer
+	// Sync runs fn before answering: 200 once it returned nil, 500 when it
+	// failed (the callback is then forgotten, so a redelivery is
+	// processed). JustCall does not document whether or when it
+	// redelivers after a 5xx. The durable log is not used in Sync mode.
+	Sync bool
 	// State holds dedupe keys and, when it has an event log (Redis), makes
 	// callbacks durable: appended to the stream Stream (default
 	// "justcall:callback") before the 200, processed by any replica. Nil
@@ -56,10 +69,12 @@ type CallbackOptions struct {
 	Stream string
 }
 
-// CallbackHandler is the http.Handler NewCallbackHandler returns. Close it
-// on shutdown to wait for events being handled.
+// CallbackHandler receives the callbacks of Calls.Make (see
+// NewCallbackHandler). It is an http.Handler; Close it on shutdown to wait
+// for events being handled.
 type CallbackHandler struct {
-	*webhook.Inbox
+	inbox *webhook.Inbox
+	m     *webhook.Meter
 	token string
 }
 
@@ -67,12 +82,13 @@ type CallbackHandler struct {
 // Calls.Make: JustCall POSTs the call's call_id, status (ringing,
 // in-progress, completed, no-answer, busy, failed), duration in seconds and
 // timestamp at each stage, and fn receives them as telephony.CallEvent (Type
-// "callback", Direction outbound). The handler answers at once and calls fn
-// in the background; a redelivered (call_id, status) pair is acknowledged
-// and dropped, an unknown status is answered 400, a body over 256 KiB
-// 413.
+// "callback", Direction outbound, Raw the body). The handler answers at
+// once and calls fn in the background with the request's context values
+// (with opts.Sync, before answering); a redelivered (call_id, status) pair
+// is acknowledged and dropped, an unknown status is answered 400, a body
+// over 256 KiB 413. Errors match telephony.ErrInvalidRequest.
 //
-// JustCall does not sign these callbacks. Opts.Token (with
+// JustCall does not sign these callbacks. Opts.Secret (with
 // Client.SetCallbackToken) is this package's substitute: Calls.Make puts the
 // token in the callback_url it sends, and the handler compares it in
 // constant time. It protects against forged callbacks from anyone who does
@@ -85,55 +101,70 @@ type CallbackHandler struct {
 // SetCallbackToken, and re-read the call from JustCall before acting on
 // anything costly. The token is not the API secret: never put the API key
 // or secret in a URL.
-func NewCallbackHandler(fn telephony.EventFunc, opts CallbackOptions) (http.Handler, error) {
+func NewCallbackHandler(fn telephony.EventFunc, opts CallbackOptions) (*CallbackHandler, error) {
+	const op = "NewCallbackHandler"
 	if fn == nil {
-		return nil, errors.New("justcall.NewCallbackHandler: fn is nil")
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "fn is nil")
 	}
-	if opts.Token == "" && !opts.AllowUnauthenticated {
-		return nil, errors.New("justcall.NewCallbackHandler: set CallbackOptions.Token (see NewCallbackToken), or AllowUnauthenticated to accept unauthenticated callbacks")
+	if opts.Secret == "" && !opts.AllowUnauthenticated {
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op,
+			"set CallbackOptions.Secret (see NewCallbackToken), or AllowUnauthenticated to accept unauthenticated callbacks")
 	}
-	if opts.Token != "" && len(opts.Token) < minCallbackToken {
-		return nil, fmt.Errorf("justcall.NewCallbackHandler: the token must be at least %d characters", minCallbackToken)
+	if opts.Secret != "" && len(opts.Secret) < minCallbackToken {
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "the token must be at least %d characters", minCallbackToken)
 	}
-	return &CallbackHandler{
-		Inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "callback", Stream: opts.Stream,
-			Fn: fn, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL, Logger: opts.Logger}),
-		token: opts.Token,
-	}, nil
+	m := webhook.NewMeter(telephony.ProviderJustCall, "callback", opts.Logger, opts.Observer, opts.OnError)
+	h := &CallbackHandler{m: m, token: opts.Secret,
+		inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "callback", Stream: opts.Stream,
+			Fn: fn, Meter: m, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL,
+			Sync: opts.Sync})}
+	m.InFlight = h.inbox.InFlight
+	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (h *CallbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	h.m.Received()
+	reject := func(status int, reason string, err error) {
+		h.m.Log().WarnContext(ctx, "justcall callback: request refused", "status", status, "reason", err.Error())
+		webhook.Error(w, status, err.Error())
+		h.m.Answer(ctx, start, webhook.ResultRejected, reason, "", status, "", err)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		webhook.Error(w, http.StatusMethodNotAllowed, "use POST")
+		reject(http.StatusMethodNotAllowed, telephony.RejectMethod, errors.New("use POST"))
 		return
 	}
 	if h.token != "" && !webhook.EqualSecret(r.URL.Query().Get(CallbackTokenParam), h.token) {
-		webhook.Error(w, http.StatusUnauthorized, "missing or wrong callback token")
+		reject(http.StatusUnauthorized, telephony.RejectUnauthorized, errors.New("missing or wrong callback token"))
 		return
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxEventBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		webhook.Error(w, http.StatusRequestEntityTooLarge, "body too large")
+		reject(http.StatusRequestEntityTooLarge, telephony.RejectTooLarge, errors.New("body too large"))
 		return
 	}
 	if err != nil {
-		webhook.Error(w, http.StatusBadRequest, "could not read the body")
+		reject(http.StatusBadRequest, telephony.RejectMalformed, errors.New("could not read the body"))
 		return
 	}
-	ev, err := decodeCallback(body, r.Header.Get("Content-Type"), time.Now())
+	ev, _, err := decodeCallback(body, r.Header.Get("Content-Type"), time.Now())
 	if err != nil {
-		webhook.Error(w, http.StatusBadRequest, err.Error())
+		reject(http.StatusBadRequest, telephony.RejectMalformed, err)
 		return
 	}
-	h.Dispatch(w, r, ev, state.KeyOf("justcall-callback", ev.CallID, string(ev.Status)))
+	h.inbox.Dispatch(w, r, start, ev, state.KeyOf("justcall-callback", ev.CallID, string(ev.Status)))
 }
+
+// Stats returns the handler's counters.
+func (h *CallbackHandler) Stats() telephony.HandlerStats { return h.m.Stats() }
 
 // Close stops accepting callbacks (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *CallbackHandler) Close(ctx context.Context) error { return h.Inbox.Close(ctx) }
+func (h *CallbackHandler) Close(ctx context.Context) error { return h.inbox.Close(ctx) }
 
 // callbackBody is the click-to-call guide's callback payload. Its encoding is not
 // documented beyond the field names, so numbers may also arrive as strings.
@@ -151,13 +182,28 @@ type callbackBody struct {
 
 // decodeCallback turns a callback body (JSON, or a form as some telephony
 // callbacks use) into a CallEvent. now is used when no timestamp is given.
-func decodeCallback(body []byte, contentType string, now time.Time) (telephony.CallEvent, error) {
+func decodeCallback(body []byte, contentType string, now time.Time) (telephony.CallEvent, *Callback, error) {
+	ev, b, err := decodeCallbackBody(body, contentType, now)
+	if b == nil {
+		return ev, nil, err
+	}
+	cb := &Callback{CallID: string(b.CallID), Status: b.Status, Duration: string(b.Duration), Timestamp: string(b.Timestamp),
+		From: b.From, To: b.To, AgentID: int64(b.AgentID), Direction: b.Direction}
+	if err == nil {
+		ev.Raw = append(json.RawMessage(nil), body...)
+	}
+	return ev, cb, err
+}
+
+// decodeCallbackBody is decodeCallback's decoding; the body it read is
+// returned with any error past the decoding itself.
+func decodeCallbackBody(body []byte, contentType string, now time.Time) (telephony.CallEvent, *callbackBody, error) {
 	var b callbackBody
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/x-www-form-urlencoded" {
 		f, err := url.ParseQuery(string(body))
 		if err != nil {
-			return telephony.CallEvent{}, errors.New("malformed form body")
+			return telephony.CallEvent{}, nil, errors.New("malformed form body")
 		}
 		b = callbackBody{CallID: jsonx.String(f.Get("call_id")), Status: f.Get("status"),
 			Duration: jsonx.String(f.Get("duration")), Timestamp: jsonx.String(f.Get("timestamp")),
@@ -165,28 +211,28 @@ func decodeCallback(body []byte, contentType string, now time.Time) (telephony.C
 		if a := f.Get("agent_id"); a != "" {
 			n, err := strconv.ParseInt(a, 10, 64)
 			if err != nil {
-				return telephony.CallEvent{}, errors.New("agent_id is not an integer")
+				return telephony.CallEvent{}, nil, errors.New("agent_id is not an integer")
 			}
 			b.AgentID = jsonx.Int64(n)
 		}
 	} else if err := json.Unmarshal(body, &b); err != nil {
-		return telephony.CallEvent{}, errors.New("body is not the expected JSON callback")
+		return telephony.CallEvent{}, nil, errors.New("body is not the expected JSON callback")
 	}
 	if b.CallID == "" {
-		return telephony.CallEvent{}, errors.New("call_id is missing")
+		return telephony.CallEvent{}, &b, errors.New("call_id is missing")
 	}
 	status, ok := callbackStatuses[strings.ToLower(strings.TrimSpace(b.Status))]
 	if !ok {
-		return telephony.CallEvent{}, fmt.Errorf("unknown status %.40q", b.Status)
+		return telephony.CallEvent{}, &b, fmt.Errorf("unknown status %.40q", b.Status)
 	}
 	dur, err := parseSeconds(string(b.Duration))
 	if err != nil {
-		return telephony.CallEvent{}, err
+		return telephony.CallEvent{}, &b, err
 	}
 	at := now.UTC()
 	if b.Timestamp != "" {
 		if at, err = parseTime(string(b.Timestamp)); err != nil {
-			return telephony.CallEvent{}, err
+			return telephony.CallEvent{}, &b, err
 		}
 	}
 	ev := telephony.CallEvent{
@@ -201,7 +247,7 @@ func decodeCallback(body []byte, contentType string, now time.Time) (telephony.C
 	if b.AgentID != 0 {
 		ev.AgentID = strconv.FormatInt(int64(b.AgentID), 10)
 	}
-	return ev, nil
+	return ev, &b, nil
 }
 
 var callbackStatuses = map[string]telephony.CallStatus{

@@ -74,7 +74,7 @@ func TestCallbackEndToEnd(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, c.SetCallbackToken(tok))
 			var rec recorder
-			h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Token: tok})
+			h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Secret: tok})
 			require.NoError(t, err)
 			srv := serve(t, h)
 
@@ -137,7 +137,7 @@ func postCallback(t *testing.T, url, contentType, body string) int {
 func TestCallbackHandlerRejects(t *testing.T) {
 	const tok = "0123456789abcdef0123456789abcdef"
 	var rec recorder
-	h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Token: tok})
+	h, err := justcall.NewCallbackHandler(rec.fn, justcall.CallbackOptions{Secret: tok})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	defer http.DefaultClient.CloseIdleConnections()
@@ -199,7 +199,7 @@ func TestNewCallbackHandlerNeedsAToken(t *testing.T) {
 	noop := func(context.Context, telephony.CallEvent) error { return nil }
 	_, err := justcall.NewCallbackHandler(noop, justcall.CallbackOptions{})
 	assert.Error(t, err, "no token and no AllowUnauthenticated: want an error")
-	_, err = justcall.NewCallbackHandler(noop, justcall.CallbackOptions{Token: "short"})
+	_, err = justcall.NewCallbackHandler(noop, justcall.CallbackOptions{Secret: "short"})
 	assert.Error(t, err, "short token: want an error")
 	_, err = justcall.NewCallbackHandler(nil, justcall.CallbackOptions{AllowUnauthenticated: true})
 	assert.Error(t, err, "nil fn: want an error")

@@ -78,7 +78,7 @@ func New(apiKey, apiSecret string, opts ...telephony.Option) (*Client, error) {
 
 // SetCallbackToken makes Calls.Make add token to every callback_url it sends,
 // as the query parameter CallbackTokenParam, so that a handler built by
-// NewCallbackHandler with the same CallbackOptions.Token can tell JustCall's
+// NewCallbackHandler with the same CallbackOptions.Secret can tell JustCall's
 // callbacks from forged ones. An empty token turns this off. The token is
 // not the API secret: never use the API key or secret here, since JustCall
 // stores and resends the URL. See NewCallbackHandler for what it protects.
@@ -130,7 +130,7 @@ func (c *Client) token() string {
 }
 
 // NewCallbackToken returns a random token (256 bits, URL-safe) for
-// SetCallbackToken and CallbackOptions.Token.
+// SetCallbackToken and CallbackOptions.Secret.
 func NewCallbackToken() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -21,8 +21,8 @@ import (
 // fixed-size key each, not the id: the handler keeps hashes.
 func TestWebhookDedupeKeysAreFixedSize(t *testing.T) {
 	sim := newSim(t)
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, func(context.Context, telephony.CallEvent) error { return nil },
-		justcall.WebhookOptions{})
+	h, err := justcall.NewWebhookHandler(func(context.Context, telephony.CallEvent) error { return nil },
+		justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	const n, idLen = 100, 100 << 10

@@ -46,9 +46,12 @@
 // CallEvent.DeliveryID; re-read the call before acting on data. Click-to-
 // call callbacks are not signed at all: NewCallbackHandler checks a token
 // you choose (Client.SetCallbackToken) and documents what that does and
-// does not protect. Both handlers answer at once, run the EventFunc in the
-// background with a bound (503 beyond it), and implement
-// Close(ctx) to drain on shutdown.
+// does not protect. Both handlers have the shape of every Switchboard
+// handler (telephony.Handler: Close(ctx) to drain on shutdown, Stats,
+// OnError, Observer); they answer at once and run the EventFunc in the
+// background with a bound (503 beyond it), or before the answer with
+// Sync. ParseWebhook and ParseCallback verify and parse a delivery for a
+// pipeline of your own.
 //
 // # As
 //

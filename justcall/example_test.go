@@ -79,7 +79,7 @@ func ExampleNewCallbackHandler() {
 		defer mu.Unlock()
 		seen = append(seen, fmt.Sprintf("%s %s %v", ev.CallID, ev.Status, ev.Duration))
 		return nil
-	}, justcall.CallbackOptions{Token: token})
+	}, justcall.CallbackOptions{Secret: token})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,8 +92,8 @@ func ExampleNewCallbackHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sim.Flush()                                                   // the simulator has played every callback
-	_ = h.(*justcall.CallbackHandler).Close(context.Background()) // and the handler has handled them
+	sim.Flush()                       // the simulator has played every callback
+	_ = h.Close(context.Background()) // and the handler has handled them
 	for _, s := range seen {
 		fmt.Println(s)
 	}
@@ -107,12 +107,12 @@ func ExampleNewWebhookHandler() {
 	sim := justcalltest.NewServer()
 	defer sim.Close()
 	done := make(chan telephony.CallEvent, 1)
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, func(ctx context.Context, ev telephony.CallEvent) error {
+	h, err := justcall.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 		// data is not covered by JustCall's signature: re-read the call
 		// (ev.CallID) before doing anything costly with it.
 		done <- ev
 		return nil
-	}, justcall.WebhookOptions{})
+	}, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -179,11 +179,11 @@ func ExampleCallsService_Get() {
 		err  error
 	}
 	done := make(chan result, 1)
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, func(ctx context.Context, ev telephony.CallEvent) error {
+	h, err := justcall.NewWebhookHandler(func(ctx context.Context, ev telephony.CallEvent) error {
 		call, err := c.Calls.Get(ctx, ev.CallID) // the webhook's data is only a hint
 		done <- result{call, err}
 		return err
-	}, justcall.WebhookOptions{})
+	}, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func FuzzDecodeCallback(f *testing.F) {
 	f.Add([]byte(`{"call_id":"c","status":"failed","duration":-1}`), "application/json")
 	f.Add([]byte(`{"call_id":"c","status":"in-progress","duration":1e300}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		ev, err := decodeCallback(body, contentType, time.Unix(0, 0))
+		ev, _, err := decodeCallback(body, contentType, time.Unix(0, 0))
 		if err != nil {
 			return
 		}

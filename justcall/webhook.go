@@ -46,6 +46,9 @@ const (
 
 // WebhookOptions configures NewWebhookHandler.
 type WebhookOptions struct {
+	// Secret is the account's API secret, which signs every delivery.
+	// Required.
+	Secret string
 	// Tolerance is how far HeaderRequestTimestamp may be from now, either
 	// way, after the sender's zone offset is taken out. Zero means
 	// DefaultTolerance.
@@ -63,8 +66,8 @@ type WebhookOptions struct {
 	// delivery meant for another of your endpoints is then refused.
 	WebhookURL string
 	// MaxInFlight bounds how many events fn may be handling at once; a
-	// delivery beyond it is answered 503 so JustCall redelivers. Zero
-	// means 64.
+	// delivery beyond it is answered 503 (JustCall does not document
+	// whether it redelivers). Zero means 64.
 	MaxInFlight int
 	// Timeout bounds one fn call. Zero means 30s.
 	Timeout time.Duration
@@ -76,8 +79,19 @@ type WebhookOptions struct {
 	// the window. A shorter DedupeTTL leaves replays of older deliveries
 	// to the window alone.
 	DedupeTTL time.Duration
-	// Logger receives fn's errors; nil is silent.
+	// Logger receives fn's errors and refused requests; nil is silent.
 	Logger *slog.Logger
+	// OnError receives every failure after a delivery was verified: fn's
+	// errors and panics, deliveries answered 503 because the handler was
+	// busy or closed.
+	OnError func(ctx context.Context, err *telephony.HandlerError)
+	// Observer is told of each answered request; nil costs nothing.
+	Observer telephony.Observer
+	// Sync runs fn before answering: 200 once it returned nil, 500 when it
+	// failed (the delivery is then forgotten, so a redelivery is
+	// processed). JustCall does not document whether or when it
+	// redelivers after a 5xx. The durable log is not used in Sync mode.
+	Sync bool
 	// State holds dedupe keys and, when it has an event log (Redis), makes
 	// events durable: appended to the stream Stream (default
 	// "justcall:webhook") before the 200, processed by any replica. Nil
@@ -91,10 +105,12 @@ type WebhookOptions struct {
 	Now func() time.Time
 }
 
-// WebhookHandler is the http.Handler NewWebhookHandler returns. Close it on
-// shutdown to wait for events being handled.
+// WebhookHandler receives JustCall's v2.1 webhooks (see NewWebhookHandler).
+// It is an http.Handler; Close it on shutdown to wait for events being
+// handled.
 type WebhookHandler struct {
-	*webhook.Inbox
+	inbox   *webhook.Inbox
+	m       *webhook.Meter
 	secrets []string
 	opts    WebhookOptions
 }
@@ -143,15 +159,18 @@ var errNotCallEvent = errors.New("justcall: not a call event")
 // Call events (call.initiated, call.incoming, call.answered,
 // call.completed, call.missed, call.voicemail, call.enters_queue,
 // call.exits_queue, call.updated, ...) reach fn as telephony.CallEvent with
-// Type set to JustCall's type; other verified events are acknowledged and
-// ignored. The handler answers at once and calls fn in the background; when
-// opts.MaxInFlight events are in hand it answers 503.
-func NewWebhookHandler(apiSecret string, fn telephony.EventFunc, opts WebhookOptions) (http.Handler, error) {
-	if apiSecret == "" {
-		return nil, errors.New("justcall.NewWebhookHandler: the API secret is required to verify signatures")
-	}
+// Type set to JustCall's type and Raw to the delivery's body; other
+// verified events are acknowledged and ignored. The handler answers at once
+// and calls fn in the background, with the request's context values; when
+// opts.MaxInFlight events are in hand it answers 503. With opts.Sync it
+// answers after fn returned.
+func NewWebhookHandler(fn telephony.EventFunc, opts WebhookOptions) (*WebhookHandler, error) {
+	const op = "NewWebhookHandler"
 	if fn == nil {
-		return nil, errors.New("justcall.NewWebhookHandler: fn is nil")
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "fn is nil")
+	}
+	if opts.Secret == "" {
+		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "WebhookOptions.Secret (the API secret) is required to verify signatures")
 	}
 	if opts.Tolerance <= 0 {
 		opts.Tolerance = DefaultTolerance
@@ -162,59 +181,71 @@ func NewWebhookHandler(apiSecret string, fn telephony.EventFunc, opts WebhookOpt
 	if opts.DedupeTTL <= 0 && opts.TimestampZone == nil {
 		opts.DedupeTTL = MaxZoneOffset - MinZoneOffset + 2*opts.Tolerance
 	}
-	secrets := []string{apiSecret}
+	secrets := []string{opts.Secret}
 	for _, s := range opts.PreviousSecrets {
 		if s != "" {
 			secrets = append(secrets, s)
 		}
 	}
-	return &WebhookHandler{
-		Inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "webhook", Stream: opts.Stream,
-			Fn: fn, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL, Logger: opts.Logger}),
-		secrets: secrets, opts: opts,
-	}, nil
+	m := webhook.NewMeter(telephony.ProviderJustCall, "webhook", opts.Logger, opts.Observer, opts.OnError)
+	h := &WebhookHandler{m: m, secrets: secrets, opts: opts,
+		inbox: webhook.NewInbox(webhook.InboxConfig{Provider: telephony.ProviderJustCall, Name: "webhook", Stream: opts.Stream,
+			Fn: fn, Meter: m, Store: opts.State, MaxInFlight: opts.MaxInFlight, Timeout: opts.Timeout, DedupeTTL: opts.DedupeTTL,
+			Sync: opts.Sync})}
+	m.InFlight = h.inbox.InFlight
+	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	h.m.Received()
+	reject := func(status int, reason string, err error) {
+		h.m.Log().WarnContext(ctx, "justcall webhook: request refused", "status", status, "reason", err.Error())
+		webhook.Error(w, status, err.Error())
+		h.m.Answer(ctx, start, webhook.ResultRejected, reason, "", status, "", err)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		webhook.Error(w, http.StatusMethodNotAllowed, "use POST")
+		reject(http.StatusMethodNotAllowed, telephony.RejectMethod, errors.New("use POST"))
 		return
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxEventBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		webhook.Error(w, http.StatusRequestEntityTooLarge, "body too large")
+		reject(http.StatusRequestEntityTooLarge, telephony.RejectTooLarge, errors.New("body too large"))
 		return
 	}
 	if err != nil {
-		webhook.Error(w, http.StatusBadRequest, "could not read the body")
+		reject(http.StatusBadRequest, telephony.RejectMalformed, errors.New("could not read the body"))
 		return
 	}
 	env, offset, err := verifyIn(h.secrets, r.Header, body, h.opts.Tolerance, h.opts.TimestampZone, h.opts.Now())
 	if err != nil {
-		webhook.Error(w, http.StatusUnauthorized, err.Error())
+		reject(http.StatusUnauthorized, telephony.RejectUnauthorized, err)
 		return
 	}
 	if h.opts.WebhookURL != "" && env.WebhookURL != h.opts.WebhookURL {
-		webhook.Error(w, http.StatusUnauthorized, "webhook_url is not this endpoint's")
+		reject(http.StatusUnauthorized, telephony.RejectUnauthorized, errors.New("webhook_url is not this endpoint's"))
 		return
 	}
 	ev, err := decodeEventIn(env, r.Header.Get(HeaderRequestTimestamp), offset)
 	if errors.Is(err, errNotCallEvent) {
 		w.WriteHeader(http.StatusOK)
+		h.m.Answer(ctx, start, webhook.ResultIgnored, "", "", http.StatusOK, "", nil)
 		return
 	}
 	if err != nil {
-		webhook.Error(w, http.StatusBadRequest, err.Error())
+		reject(http.StatusBadRequest, telephony.RejectMalformed, err)
 		return
 	}
+	ev.Raw = append(json.RawMessage(nil), body...)
 	key := state.KeyOf("justcall-webhook", env.RequestID)
 	if env.RequestID == "" {
 		// No request id: fall back to what identifies the state change.
 		key = state.KeyOf("justcall-webhook", env.Type, ev.CallID, r.Header.Get(HeaderRequestTimestamp))
 	}
-	h.Dispatch(w, r, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
+	h.inbox.Dispatch(w, r, start, ev, key, replayKey(r.Header.Get(HeaderSignature), env, ev))
 }
 
 // replayKey is the second dedupe key of a delivery. request_id is not
@@ -244,7 +275,10 @@ func replayKey(signature string, env *envelope, ev telephony.CallEvent) state.Ke
 // Close stops accepting deliveries (they are answered 503) and waits for
 // the events being handled, or for ctx to end, in which case their context
 // is cancelled.
-func (h *WebhookHandler) Close(ctx context.Context) error { return h.Inbox.Close(ctx) }
+func (h *WebhookHandler) Close(ctx context.Context) error { return h.inbox.Close(ctx) }
+
+// Stats returns the handler's counters.
+func (h *WebhookHandler) Stats() telephony.HandlerStats { return h.m.Stats() }
 
 // Signature returns the v1 signature JustCall puts in HeaderSignature:
 // hex(HMAC-SHA256(key=secret, secret+"|"+encodeURIComponent(webhookURL)+

@@ -24,7 +24,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	var rec recorder
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, rec.fn, justcall.WebhookOptions{})
+	h, err := justcall.NewWebhookHandler(rec.fn, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	url := srv.URL + "/jc/webhooks"
@@ -57,7 +57,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 func TestWebhookDedupe(t *testing.T) {
 	sim := newSim(t)
 	var rec recorder
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, rec.fn, justcall.WebhookOptions{})
+	h, err := justcall.NewWebhookHandler(rec.fn, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	data := map[string]any{"id": 77, "contact_number": customer, "justcall_number": from, "call_info": map[string]any{"direction": "Incoming"}}
@@ -84,7 +84,7 @@ func TestWebhookDedupe(t *testing.T) {
 func TestWebhookRejects(t *testing.T) {
 	sim := newSim(t)
 	var rec recorder
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, rec.fn, justcall.WebhookOptions{WebhookURL: "https://hooks.example.com/jc"})
+	h, err := justcall.NewWebhookHandler(rec.fn, justcall.WebhookOptions{Secret: justcalltest.APISecret, WebhookURL: "https://hooks.example.com/jc"})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	defer http.DefaultClient.CloseIdleConnections()
@@ -112,7 +112,7 @@ func TestWebhookAcksFastAnd503WhenFull(t *testing.T) {
 		}
 		return nil
 	}
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, slow, justcall.WebhookOptions{MaxInFlight: 4})
+	h, err := justcall.NewWebhookHandler(slow, justcall.WebhookOptions{Secret: justcalltest.APISecret, MaxInFlight: 4})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	var slowest time.Duration
@@ -133,9 +133,9 @@ func TestWebhookAcksFastAnd503WhenFull(t *testing.T) {
 
 func TestNewWebhookHandlerArgs(t *testing.T) {
 	noop := func(context.Context, telephony.CallEvent) error { return nil }
-	_, err := justcall.NewWebhookHandler("", noop, justcall.WebhookOptions{})
+	_, err := justcall.NewWebhookHandler(noop, justcall.WebhookOptions{Secret: ""})
 	assert.Error(t, err, "empty secret: want an error")
-	_, err = justcall.NewWebhookHandler("s", nil, justcall.WebhookOptions{})
+	_, err = justcall.NewWebhookHandler(nil, justcall.WebhookOptions{Secret: "s"})
 	assert.Error(t, err, "nil fn: want an error")
 }
 
@@ -146,7 +146,7 @@ func TestNewWebhookHandlerArgs(t *testing.T) {
 func TestWebhookReplayUnderNewRequestIDs(t *testing.T) {
 	sim := newSim(t)
 	var rec recorder
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, rec.fn, justcall.WebhookOptions{})
+	h, err := justcall.NewWebhookHandler(rec.fn, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	require.NoError(t, err)
 	srv := serve(t, h)
 	at := time.Now()

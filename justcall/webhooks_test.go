@@ -65,14 +65,14 @@ func TestWebhookRegisteredReceivesCallEvents(t *testing.T) {
 
 	var mu sync.Mutex
 	var got []telephony.CallEvent
-	hh, err := justcall.NewWebhookHandler(justcalltest.APISecret, func(_ context.Context, ev telephony.CallEvent) error {
+	hh, err := justcall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, ev)
 		return nil
-	}, justcall.WebhookOptions{})
+	}, justcall.WebhookOptions{Secret: justcalltest.APISecret})
 	require.NoError(t, err)
-	h := hh.(*justcall.WebhookHandler)
+	h := hh
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

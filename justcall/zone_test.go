@@ -51,10 +51,9 @@ func newZoneClock(t time.Time) *zoneClock { c := &zoneClock{}; c.set(t); return 
 func zoneHandler(t *testing.T, opts justcall.WebhookOptions) (*justcall.WebhookHandler, *zoneSink, string) {
 	t.Helper()
 	sink := &zoneSink{}
-	h, err := justcall.NewWebhookHandler(justcalltest.APISecret, sink.fn, opts)
+	opts.Secret = justcalltest.APISecret
+	wh, err := justcall.NewWebhookHandler(sink.fn, opts)
 	require.NoError(t, err)
-	wh, ok := h.(*justcall.WebhookHandler)
-	require.True(t, ok, "NewWebhookHandler returns a *justcall.WebhookHandler")
 	srv := httptest.NewServer(wh)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { _ = wh.Close(context.Background()) })

@@ -62,8 +62,12 @@ func TestPublicSurface(t *testing.T) {
 	_ = justcall.MakeCallRequest{From: "", To: "", AgentID: int64(42), CallbackURL: "", CallerID: ""}
 	_ = justcall.Call{CallID: "", From: "", To: "", AgentID: int64(42), Direction: "", Status: ""}
 	var _ func(*justcall.UsersService, context.Context, *justcall.ListUsersOptions) iter.Seq2[justcall.User, error] = (*justcall.UsersService).List
-	var _ func(telephony.EventFunc, justcall.CallbackOptions) (http.Handler, error) = justcall.NewCallbackHandler
-	var _ func(string, telephony.EventFunc, justcall.WebhookOptions) (http.Handler, error) = justcall.NewWebhookHandler
+	var _ func(telephony.EventFunc, justcall.CallbackOptions) (*justcall.CallbackHandler, error) = justcall.NewCallbackHandler
+	var _ func(telephony.EventFunc, justcall.WebhookOptions) (*justcall.WebhookHandler, error) = justcall.NewWebhookHandler
+	_ = justcall.WebhookOptions{Secret: ""}
+	_ = justcall.CallbackOptions{Secret: ""}
+	var _ telephony.Handler = (*justcall.WebhookHandler)(nil)
+	var _ telephony.Handler = (*justcall.CallbackHandler)(nil)
 
 	// Dialpad
 	_ = func(c *dialpad.Client) (*dialpad.CallRoutersService, *dialpad.UsersService, *dialpad.CallsService) {
@@ -84,8 +88,10 @@ func TestPublicSurface(t *testing.T) {
 	var _ func(*dialpad.CallsService, context.Context, int64, dialpad.TransferRequest) (*dialpad.Transfer, error) = (*dialpad.CallsService).Transfer
 	var _ func(telephony.RouteFunc, dialpad.RoutingOptions) (*dialpad.RoutingHandler, error) = dialpad.NewRoutingHandler
 	_ = dialpad.RoutingOptions{Secret: "", Fallback: telephony.Target{}, Budget: time.Second, AllowUnsigned: false}
-	var _ http.Handler = (*dialpad.RoutingHandler)(nil)
-	var _ func(string, telephony.EventFunc, dialpad.WebhookOptions) (http.Handler, error) = dialpad.NewWebhookHandler
+	var _ telephony.Handler = (*dialpad.RoutingHandler)(nil)
+	var _ func(telephony.EventFunc, dialpad.WebhookOptions) (*dialpad.WebhookHandler, error) = dialpad.NewWebhookHandler
+	_ = dialpad.WebhookOptions{Secret: ""}
+	var _ telephony.Handler = (*dialpad.WebhookHandler)(nil)
 
 	// Aircall
 	_ = func(c *aircall.Client) (*aircall.UsersService, *aircall.CallsService) { return c.Users, c.Calls }
@@ -97,8 +103,10 @@ func TestPublicSurface(t *testing.T) {
 	var _ func(*aircall.CallsService, context.Context, int64) (*aircall.Call, error) = (*aircall.CallsService).Get
 	var _ func(*aircall.CallsService, context.Context, int64, aircall.TransferRequest) error = (*aircall.CallsService).Transfer
 	_ = aircall.TransferRequest{UserID: int64(1), TeamID: int64(0), Number: "", DispatchingStrategy: ""}
-	var _ func(*aircall.Client, telephony.RouteFunc, aircall.RoutingOptions) (*aircall.RoutingHandler, error) = aircall.NewRoutingHandler
-	_ = aircall.RoutingOptions{Token: ""}
-	var _ http.Handler = (*aircall.RoutingHandler)(nil)
-	var _ func(string, telephony.EventFunc, aircall.WebhookOptions) (http.Handler, error) = aircall.NewWebhookHandler
+	var _ func(telephony.RouteFunc, aircall.RoutingOptions) (*aircall.RoutingHandler, error) = aircall.NewRoutingHandler
+	_ = aircall.RoutingOptions{Secret: "", Client: (*aircall.Client)(nil)}
+	var _ telephony.Handler = (*aircall.RoutingHandler)(nil)
+	var _ func(telephony.EventFunc, aircall.WebhookOptions) (*aircall.WebhookHandler, error) = aircall.NewWebhookHandler
+	_ = aircall.WebhookOptions{Secret: ""}
+	var _ telephony.Handler = (*aircall.WebhookHandler)(nil)
 }

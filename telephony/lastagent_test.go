@@ -81,9 +81,9 @@ func TestLastAgentSameAgentOnEveryProvider(t *testing.T) {
 	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), History: []*telephony.Client{dp.Telephony()}})
 	dsim.AddUser(dialpadtest.User{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com"})
 	dBob := dsim.AddUser(dialpadtest.User{FirstName: "Bob", LastName: "Stone", Email: "bob@example.com"})
-	wh, err := dialpad.NewWebhookHandler(laHookSecret, mem.Record(nil), dialpad.WebhookOptions{State: state.Memory()})
+	wh, err := dialpad.NewWebhookHandler(mem.Record(nil), dialpad.WebhookOptions{Secret: laHookSecret, State: state.Memory()})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = wh.(*dialpad.WebhookHandler).Close(context.Background()) })
+	t.Cleanup(func() { _ = wh.Close(context.Background()) })
 	dsim.AddWebhook(laServe(t, wh), laHookSecret)
 	rh, err := dialpad.NewRoutingHandler(telephony.Route(telephony.Target{}, mem.Rule()), dialpad.RoutingOptions{
 		Secret: laRouterSecret, Client: dp, Fallback: telephony.Target{Type: telephony.TargetCallCenter, ID: "9000"}})
@@ -115,13 +115,13 @@ func TestLastAgentSameAgentOnEveryProvider(t *testing.T) {
 	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, append(laFast(), telephony.WithBaseURL(asim.URL()))...)
 	require.NoError(t, err)
 	amem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), History: []*telephony.Client{ac.Telephony()}})
-	arh, err := aircall.NewRoutingHandler(ac, telephony.Route(telephony.Target{}, amem.Rule()), aircall.RoutingOptions{
-		Token: laToken, Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}, State: state.Memory()})
+	arh, err := aircall.NewRoutingHandler(telephony.Route(telephony.Target{}, amem.Rule()), aircall.RoutingOptions{Client: ac,
+		Secret: laToken, Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}, State: state.Memory()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = arh.Close(context.Background()) })
-	awh, err := aircall.NewWebhookHandler(laToken, amem.Record(nil), aircall.WebhookOptions{State: state.Memory()})
+	awh, err := aircall.NewWebhookHandler(amem.Record(nil), aircall.WebhookOptions{Secret: laToken, State: state.Memory()})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = awh.(*aircall.WebhookHandler).Close(context.Background()) })
+	t.Cleanup(func() { _ = awh.Close(context.Background()) })
 	asim.SetWebhook(laServe(t, teeBody(arh, awh)), laToken)
 
 	id := asim.SimulateInboundCall(laCaller, "+1 415 555 0001")
@@ -273,8 +273,8 @@ func TestLastAgentSlowHistoryAircallHandler(t *testing.T) {
 	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, append(laFast(), telephony.WithBaseURL(asim.URL()))...)
 	require.NoError(t, err)
 	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), History: []*telephony.Client{ac.Telephony()}})
-	h, err := aircall.NewRoutingHandler(ac, telephony.Route(telephony.Target{}, mem.Rule()), aircall.RoutingOptions{
-		Token: laToken, RouteTimeout: time.Second, State: state.Memory(),
+	h, err := aircall.NewRoutingHandler(telephony.Route(telephony.Target{}, mem.Rule()), aircall.RoutingOptions{Client: ac,
+		Secret: laToken, RouteTimeout: time.Second, State: state.Memory(),
 		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(team.ID, 10)}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close(context.Background()) })

@@ -77,15 +77,15 @@ func TestUniformAddWebhookAndSimulateInbound(t *testing.T) {
 	users := s.SeedUsers(2)
 
 	events := make(chan telephony.CallEvent, 8)
-	h, err := aircall.NewWebhookHandler("tok-uniform", func(_ context.Context, ev telephony.CallEvent) error {
+	h, err := aircall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		events <- ev
 		return nil
-	}, aircall.WebhookOptions{})
+	}, aircall.WebhookOptions{Secret: "tok-uniform"})
 	require.NoError(t, err)
 	recv := httptest.NewServer(h)
 	defer func() {
 		recv.Close()
-		_ = h.(*aircall.WebhookHandler).Close(context.Background())
+		_ = h.Close(context.Background())
 	}()
 
 	id := s.AddWebhook(recv.URL, "tok-uniform")

@@ -74,15 +74,15 @@ func TestUniformSimulateInbound(t *testing.T) {
 	events := make(chan telephony.CallEvent, 8)
 	st := state.Memory()
 	defer func() { _ = st.Close() }()
-	h, err := dialpad.NewWebhookHandler(hookSecret, func(_ context.Context, ev telephony.CallEvent) error {
+	h, err := dialpad.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		events <- ev
 		return nil
-	}, dialpad.WebhookOptions{State: st})
+	}, dialpad.WebhookOptions{Secret: hookSecret, State: st})
 	require.NoError(t, err)
 	recv := httptest.NewServer(h)
 	defer func() {
 		recv.Close()
-		_ = h.(*dialpad.WebhookHandler).Close(context.Background())
+		_ = h.Close(context.Background())
 	}()
 	srv.AddWebhook(recv.URL, hookSecret)
 	next := func() telephony.CallEvent {

@@ -68,7 +68,7 @@ func live(cfg config, onEvent telephony.EventFunc) (*setup, error) {
 		if err != nil {
 			return nil, err
 		}
-		h, err := dialpad.NewWebhookHandler(os.Getenv("DIALPAD_WEBHOOK_SECRET"), onEvent, dialpad.WebhookOptions{Logger: logger})
+		h, err := dialpad.NewWebhookHandler(onEvent, dialpad.WebhookOptions{Secret: os.Getenv("DIALPAD_WEBHOOK_SECRET"), Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("set DIALPAD_WEBHOOK_SECRET to the secret of the webhook on %s: %w", dialpadPath, err)
 		}
@@ -82,7 +82,7 @@ func live(cfg config, onEvent telephony.EventFunc) (*setup, error) {
 		if err != nil {
 			return nil, err
 		}
-		h, err := aircall.NewWebhookHandler(os.Getenv("AIRCALL_WEBHOOK_TOKEN"), onEvent, aircall.WebhookOptions{Logger: logger})
+		h, err := aircall.NewWebhookHandler(onEvent, aircall.WebhookOptions{Secret: os.Getenv("AIRCALL_WEBHOOK_TOKEN"), Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("set AIRCALL_WEBHOOK_TOKEN to the token of the webhook on %s: %w", aircallPath, err)
 		}
@@ -114,7 +114,11 @@ func callbackHandler(c *justcall.Client, onEvent telephony.EventFunc) (http.Hand
 	if err := c.SetCallbackToken(token); err != nil {
 		return nil, err
 	}
-	return justcall.NewCallbackHandler(onEvent, justcall.CallbackOptions{Token: token})
+	h, err := justcall.NewCallbackHandler(onEvent, justcall.CallbackOptions{Secret: token})
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return h, nil
 }
 
 func envOr(k, def string) string {

@@ -83,7 +83,7 @@ func simDialpad(cfg config, onEvent telephony.EventFunc) (*setup, error) {
 		sim.Close()
 		return nil, err
 	}
-	h, err := dialpad.NewWebhookHandler(secret, onEvent, dialpad.WebhookOptions{})
+	h, err := dialpad.NewWebhookHandler(onEvent, dialpad.WebhookOptions{Secret: secret})
 	if err != nil {
 		sim.Close()
 		return nil, err
@@ -127,7 +127,7 @@ func simAircall(cfg config, onEvent telephony.EventFunc) (*setup, error) {
 		sim.Close()
 		return nil, err
 	}
-	h, err := aircall.NewWebhookHandler(token, onEvent, aircall.WebhookOptions{})
+	h, err := aircall.NewWebhookHandler(onEvent, aircall.WebhookOptions{Secret: token})
 	if err != nil {
 		sim.Close()
 		return nil, err

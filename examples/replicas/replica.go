@@ -78,7 +78,7 @@ func runReplica() error {
 	if err != nil {
 		return err
 	}
-	dialpadEvents, err := dialpad.NewWebhookHandler(dialpadSecret, led.event, dialpad.WebhookOptions{
+	dialpadEvents, err := dialpad.NewWebhookHandler(led.event, dialpad.WebhookOptions{Secret: dialpadSecret,
 		State: st, Timeout: eventTimeout, Logger: logger,
 	})
 	if err != nil {
@@ -90,13 +90,13 @@ func runReplica() error {
 		_ = led.post(ctx, "/routing", eventKey(call.Provider, call.CallID, "route"))
 		return route(ctx, call)
 	}
-	aircallRoute, err := aircall.NewRoutingHandler(ac, claimed, aircall.RoutingOptions{
-		Token: aircallToken, State: st, Timeout: routeTimeout, Logger: logger,
+	aircallRoute, err := aircall.NewRoutingHandler(claimed, aircall.RoutingOptions{Client: ac,
+		Secret: aircallToken, State: st, Timeout: routeTimeout, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
-	aircallEvents, err := aircall.NewWebhookHandler(aircallToken, led.event, aircall.WebhookOptions{
+	aircallEvents, err := aircall.NewWebhookHandler(led.event, aircall.WebhookOptions{Secret: aircallToken,
 		State: st, Timeout: eventTimeout, Logger: logger,
 	})
 	if err != nil {
@@ -130,7 +130,7 @@ func runReplica() error {
 	_ = srv.Shutdown(ctx)
 	var errs []error
 	for _, c := range []interface{ Close(context.Context) error }{
-		dialpadRoute, dialpadEvents.(*dialpad.WebhookHandler), aircallRoute, aircallEvents.(*aircall.WebhookHandler),
+		dialpadRoute, dialpadEvents, aircallRoute, aircallEvents,
 	} {
 		errs = append(errs, c.Close(ctx))
 	}

@@ -68,8 +68,9 @@ func live() bool {
 		if team := os.Getenv("AIRCALL_FALLBACK_TEAM"); team != "" {
 			fallback = telephony.Target{Type: telephony.TargetTeam, ID: team}
 		}
-		h, err := aircall.NewRoutingHandler(ac, route, aircall.RoutingOptions{
-			Token: os.Getenv("AIRCALL_WEBHOOK_TOKEN"), Fallback: fallback, Logger: logger,
+		h, err := aircall.NewRoutingHandler(route, aircall.RoutingOptions{
+			Client: ac,
+			Secret: os.Getenv("AIRCALL_WEBHOOK_TOKEN"), Fallback: fallback, Logger: logger,
 		})
 		if err != nil {
 			log.Fatalf("aircall routing: %v", err)

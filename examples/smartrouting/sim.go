@@ -67,7 +67,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	// (Dialpad's webhook below) and, on a miss, Aircall's call history.
 	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{History: []*telephony.Client{ac.Telephony()}})
 	rf := newRoute(mem)
-	events, err := dialpad.NewWebhookHandler(eventsSecret, mem.Record(nil), dialpad.WebhookOptions{})
+	events, err := dialpad.NewWebhookHandler(mem.Record(nil), dialpad.WebhookOptions{Secret: eventsSecret})
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,9 @@ func simulate(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	ah, err := aircall.NewRoutingHandler(ac, dec.wrap(rf), aircall.RoutingOptions{
-		Token: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
+	ah, err := aircall.NewRoutingHandler(dec.wrap(rf), aircall.RoutingOptions{
+		Client: ac,
+		Secret: webhookToken, Timeout: 10 * time.Second, RouteTimeout: routingBudget,
 		Fallback: telephony.Target{Type: telephony.TargetTeam, ID: strconv.FormatInt(fallbackTeam.ID, 10)},
 	})
 	if err != nil {
@@ -100,7 +101,7 @@ func simulate(ctx context.Context) ([]row, error) {
 	defer func() {
 		_ = ah.Close(ctx)
 		_ = dh.Close(ctx)
-		_ = events.(*dialpad.WebhookHandler).Close(ctx)
+		_ = events.Close(ctx)
 		_ = srv.Shutdown(ctx)
 	}()
 	base := "http://" + l.Addr().String()

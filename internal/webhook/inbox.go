@@ -3,12 +3,12 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/telephony"
@@ -21,22 +21,37 @@ type InboxConfig struct {
 	// unless Stream is set.
 	Provider, Name, Stream string
 	Fn                     telephony.EventFunc
+	// Meter counts and reports (its Provider and Handler name the
+	// handler). Required.
+	Meter *Meter
 	// Store holds dedupe keys and, when it has an event log, the durable
 	// stream. Nil means state.Default().
 	Store *state.Store
 	// MaxInFlight bounds in-process work; Timeout bounds one Fn call.
 	MaxInFlight int
 	Timeout     time.Duration
+	// Queue is how many more in-process events may wait for a slot.
+	Queue int
 	// DedupeTTL is how long a delivery key is remembered; zero: 24h.
 	DedupeTTL time.Duration
 	// RetriesOn5xx: the provider redelivers after a 5xx, so a delivery
 	// that cannot be made durable is answered 503. Otherwise it is
 	// processed in this process (not durable), logged and counted.
 	RetriesOn5xx bool
+	// NeverRefuse: the provider must get 200 for every genuine delivery
+	// (Aircall): work that does not fit, or arrives after Close, is
+	// dropped (counted, logged, reported) instead of answered 503.
+	NeverRefuse bool
+	// Sync runs Fn in the request and answers after it returned: 200 on
+	// success, 500 on failure (the dedupe keys released, so that a
+	// redelivery is processed). The event log is not used: the provider's
+	// redelivery is the retry.
+	Sync bool
 	// MaxAttempts is how many times a durable event is tried before it
 	// is dead-lettered; zero: 5.
 	MaxAttempts int
-	Logger      *slog.Logger
+	// Ack writes a 200 answer for a result; nil writes an empty 200.
+	Ack func(w http.ResponseWriter, result string)
 }
 
 // Inbox is the acknowledge-then-process path of the event handlers.
@@ -48,10 +63,12 @@ type InboxConfig struct {
 // processing, deduplicated by the delivery key, across crashes.
 //
 // With the memory store, a delivery is deduplicated in process and Fn runs
-// in the background after the 200: an event is lost if the process dies or
-// Fn fails after the answer, which the provider will not redeliver.
+// in the background after the 200, with the request's context values: an
+// event is lost if the process dies or Fn fails after the answer, which the
+// provider will not redeliver. In Sync mode Fn runs before the answer.
 type Inbox struct {
 	cfg    InboxConfig
+	m      *Meter
 	claims state.Claims
 	local  state.Claims // stands in for a shared store that is down
 	events state.EventLog
@@ -61,19 +78,6 @@ type Inbox struct {
 
 	stop     context.CancelFunc
 	consumer sync.WaitGroup
-
-	accepted, duplicates, busy, failed, durable, degraded atomic.Int64
-}
-
-// InboxStats are an Inbox's counters.
-type InboxStats struct {
-	Accepted   int64 // events taken in (durably or in process)
-	Duplicates int64 // redeliveries dropped
-	Busy       int64 // deliveries refused with 503
-	Failed     int64 // Fn calls that failed or panicked
-	Durable    int64 // events appended to the durable log
-	Degraded   int64 // deliveries handled in process because the store failed
-	InFlight   int   // in-process Fn calls running now
 }
 
 // NewInbox returns an Inbox; with a durable store it starts this
@@ -82,17 +86,21 @@ func NewInbox(cfg InboxConfig) *Inbox {
 	if cfg.DedupeTTL <= 0 {
 		cfg.DedupeTTL = DefaultDedupeTTL
 	}
+	if cfg.Meter == nil {
+		cfg.Meter = NewMeter(cfg.Provider, cfg.Name, nil, nil, nil)
+	}
 	in := &Inbox{
 		cfg:    cfg,
+		m:      cfg.Meter,
 		claims: HandlerClaims(cfg.Store),
 		local:  state.Memory().Claims(),
 		events: state.Or(cfg.Store).Events(),
 		stream: cfg.Stream,
-		runner: NewRunner(orInt(cfg.MaxInFlight, 64), orDuration(cfg.Timeout, 30*time.Second)),
-		log:    cfg.Logger,
+		runner: NewQueuedRunner(orInt(cfg.MaxInFlight, 64), cfg.Queue, orDuration(cfg.Timeout, 30*time.Second)),
+		log:    cfg.Meter.Log(),
 	}
-	if in.log == nil {
-		in.log = slog.New(slog.DiscardHandler)
+	if cfg.Sync {
+		in.events = nil
 	}
 	if in.stream == "" {
 		in.stream = cfg.Provider + ":" + cfg.Name
@@ -120,32 +128,58 @@ func (in *Inbox) Durable() bool { return in.events != nil }
 // Stream names the durable stream (also used for dead letters).
 func (in *Inbox) Stream() string { return in.stream }
 
+// InFlight returns the in-process Fn calls running now.
+func (in *Inbox) InFlight() int { return in.runner.InFlight() }
+
 // Outcome is what Take did with a delivery.
 type Outcome int
 
-// Outcomes of Take. A handler answers Accepted and Duplicate with 200 and
-// Busy with 503, so the provider redelivers later.
+// Outcomes of Take. A handler answers Accepted, Duplicate and Dropped with
+// 200, Busy with 503 (the provider redelivers later) and Failed (Sync
+// mode) with 500.
 const (
 	Accepted Outcome = iota
 	Duplicate
 	Busy
+	Dropped
+	Failed
 )
 
-// Dispatch takes ev in and answers the delivery with an empty body: 200
-// for Accepted and Duplicate, 503 for Busy.
-func (in *Inbox) Dispatch(w http.ResponseWriter, r *http.Request, ev telephony.CallEvent, key state.Key, extra ...state.Key) {
-	if in.Take(r.Context(), ev, key, extra...) == Busy {
-		Error(w, http.StatusServiceUnavailable, "busy, retry later")
-		return
+// Dispatch takes ev in, answers the delivery and counts the answer: 200
+// (through Ack) for Accepted, Duplicate and Dropped, 503 for Busy, 500 for
+// Failed.
+func (in *Inbox) Dispatch(w http.ResponseWriter, r *http.Request, start time.Time, ev telephony.CallEvent, key state.Key, extra ...state.Key) {
+	out, err := in.Take(r.Context(), ev, key, extra...)
+	result, status := ResultAccepted, http.StatusOK
+	switch out {
+	case Duplicate:
+		result = ResultDuplicate
+	case Dropped:
+		result = ResultDropped
+	case Busy:
+		result, status = ResultBusy, http.StatusServiceUnavailable
+	case Failed:
+		result, status = ResultFailed, http.StatusInternalServerError
 	}
-	w.WriteHeader(http.StatusOK)
+	switch {
+	case status == http.StatusServiceUnavailable:
+		Error(w, status, "busy, retry later")
+	case status != http.StatusOK:
+		Error(w, status, "event not processed, retry later")
+	case in.cfg.Ack != nil:
+		in.cfg.Ack(w, result)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+	in.m.Answer(r.Context(), start, result, "", "", status, ev.CallID, err)
 }
 
-// Take takes ev in: durable once Append returned (the durable store), or
-// deduplicated and started in the background (in process). key identifies
-// the delivery; extra keys (for example a replay key) also drop it when
-// seen before.
-func (in *Inbox) Take(ctx context.Context, ev telephony.CallEvent, key state.Key, extra ...state.Key) Outcome {
+// Take takes ev in: durable once Append returned (the durable store),
+// processed (Sync), or deduplicated and started in the background (in
+// process). key identifies the delivery; extra keys (for example a replay
+// key) also drop it when seen before. The error says why an event was
+// refused, dropped or failed.
+func (in *Inbox) Take(ctx context.Context, ev telephony.CallEvent, key state.Key, extra ...state.Key) (Outcome, error) {
 	if in.events != nil {
 		// Extra keys (replay protection) are claimed here; the delivery
 		// key is deduplicated by the consumer, after processing, so a
@@ -154,8 +188,7 @@ func (in *Inbox) Take(ctx context.Context, ev telephony.CallEvent, key state.Key
 		for i, k := range extra {
 			if first, err := in.claim(ctx, k); err == nil && !first {
 				in.release(ctx, extra[:i])
-				in.duplicates.Add(1)
-				return Duplicate
+				return Duplicate, nil
 			}
 		}
 		payload, err := json.Marshal(ev)
@@ -164,18 +197,16 @@ func (in *Inbox) Take(ctx context.Context, ev telephony.CallEvent, key state.Key
 			err = in.events.Append(actx, in.stream, key, payload)
 			cancel()
 			if err == nil {
-				in.accepted.Add(1)
-				in.durable.Add(1)
-				return Accepted
+				in.m.Durable.Add(1)
+				return Accepted, nil
 			}
 		}
 		in.release(ctx, extra) // the in-process path below claims them again
-		in.degraded.Add(1)
+		in.m.Degraded.Add(1)
 		if in.cfg.RetriesOn5xx {
-			in.busy.Add(1)
 			in.log.ErrorContext(ctx, "switchboard: event log unavailable; answered 503 so the provider redelivers",
 				"stream", in.stream, "call_id", ev.CallID, "error", err.Error())
-			return Busy
+			return Busy, err
 		}
 		in.log.ErrorContext(ctx, "switchboard: event log unavailable; processing this event in process, not durably",
 			"stream", in.stream, "call_id", ev.CallID, "error", err.Error())
@@ -185,28 +216,47 @@ func (in *Inbox) Take(ctx context.Context, ev telephony.CallEvent, key state.Key
 		first, err := in.claim(ctx, k)
 		if err == nil && !first {
 			in.release(ctx, keys[:i])
-			in.duplicates.Add(1)
-			return Duplicate
+			return Duplicate, nil
 		}
 	}
-	ok := in.runner.TryGo(func(jctx context.Context) {
-		if err := in.call(jctx, ev); err != nil {
-			in.failed.Add(1)
+	if in.cfg.Sync {
+		var err error
+		if !in.runner.Run(ctx, func(jctx context.Context) { err = in.call(jctx, ev) }) {
+			in.release(ctx, keys)
+			return in.refuse(ctx, ev, "handler closed, or the request ended while waiting for a slot")
+		}
+		if err != nil {
+			in.release(ctx, keys) // the provider's redelivery is processed again
+			return Failed, err
+		}
+		return Accepted, nil
+	}
+	ok := in.runner.TryGo(ctx, func(jctx context.Context) {
+		if in.call(jctx, ev) != nil {
 			// Already acknowledged: forget the keys so that a redelivery,
 			// if one comes, is handled again.
 			in.release(jctx, keys)
-			in.log.WarnContext(jctx, "switchboard: EventFunc failed", "provider", in.cfg.Provider, "call_id", ev.CallID,
-				"type", ev.Type, "error", err.Error())
 		}
 	})
 	if !ok {
 		in.release(ctx, keys)
-		in.busy.Add(1)
-		in.log.WarnContext(ctx, "switchboard: event refused, handler busy or closed", "provider", in.cfg.Provider, "call_id", ev.CallID)
-		return Busy
+		return in.refuse(ctx, ev, "handler busy (MaxInFlight) or closed")
 	}
-	in.accepted.Add(1)
-	return Accepted
+	return Accepted, nil
+}
+
+// refuse is the answer to an event that cannot be taken in: Busy (503)
+// for a provider that redelivers, Dropped (200, reported) for one that
+// must not be refused.
+func (in *Inbox) refuse(ctx context.Context, ev telephony.CallEvent, why string) (Outcome, error) {
+	if in.cfg.NeverRefuse {
+		err := errors.New("event dropped: " + why)
+		in.m.Report(ctx, &telephony.HandlerError{Event: &ev, Err: err})
+		return Dropped, err
+	}
+	err := errors.New("event refused with 503: " + why)
+	in.m.Report(ctx, &telephony.HandlerError{Event: &ev, Err: err})
+	return Busy, err
 }
 
 // claim takes k in the store; when the store fails, in this process's own
@@ -216,7 +266,7 @@ func (in *Inbox) claim(ctx context.Context, k state.Key) (bool, error) {
 	if err == nil {
 		return first, nil
 	}
-	in.degraded.Add(1)
+	in.m.Degraded.Add(1)
 	in.log.WarnContext(ctx, "switchboard: dedupe store unavailable; deduplicating in process", "error", err.Error())
 	return in.local.Claim(ctx, k, in.cfg.DedupeTTL)
 }
@@ -236,21 +286,24 @@ func (in *Inbox) consume(ctx context.Context, payload []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, orDuration(in.cfg.Timeout, 30*time.Second))
 	defer cancel()
-	if err := in.call(ctx, ev); err != nil {
-		in.failed.Add(1)
-		return err
-	}
-	return nil
+	return in.call(ctx, ev)
 }
 
-// call runs Fn, turning a panic into an error: it runs on a background
-// goroutine, where a panic would take the whole server down.
+// call runs Fn, counts its result and reports a failure, turning a panic
+// into an error: it runs on a background goroutine, where a panic would
+// take the whole server down.
 func (in *Inbox) call(ctx context.Context, ev telephony.CallEvent) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
+			err = fmt.Errorf("EventFunc panic: %v", p)
 			in.log.ErrorContext(ctx, "switchboard: EventFunc panicked", "provider", in.cfg.Provider, "call_id", ev.CallID,
 				"type", ev.Type, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+		if err != nil {
+			in.m.Failed.Add(1)
+			in.m.Report(ctx, &telephony.HandlerError{Event: &ev, Err: err})
+		} else {
+			in.m.Delivered.Add(1)
 		}
 	}()
 	return in.cfg.Fn(ctx, ev)
@@ -258,15 +311,6 @@ func (in *Inbox) call(ctx context.Context, ev telephony.CallEvent) (err error) {
 
 // Wait blocks until no in-process Fn call is running.
 func (in *Inbox) Wait() { in.runner.Wait() }
-
-// Stats returns the counters.
-func (in *Inbox) Stats() InboxStats {
-	return InboxStats{
-		Accepted: in.accepted.Load(), Duplicates: in.duplicates.Load(), Busy: in.busy.Load(),
-		Failed: in.failed.Load(), Durable: in.durable.Load(), Degraded: in.degraded.Load(),
-		InFlight: in.runner.InFlight(),
-	}
-}
 
 // Close stops accepting in-process work and this process's durable
 // consumer, and waits for both, or for ctx to end.

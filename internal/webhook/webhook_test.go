@@ -44,20 +44,20 @@ func TestRunnerBoundsAndClose(t *testing.T) {
 	release := make(chan struct{})
 	var ran atomic.Int64
 	job := func(ctx context.Context) { <-release; ran.Add(1) }
-	first, second := r.TryGo(job), r.TryGo(job)
+	first, second := r.TryGo(context.Background(), job), r.TryGo(context.Background(), job)
 	require.True(t, first, "runner refused work below its limit")
 	require.True(t, second, "runner refused work below its limit")
-	assert.False(t, r.TryGo(job), "runner accepted work over its limit")
+	assert.False(t, r.TryGo(context.Background(), job), "runner accepted work over its limit")
 	close(release)
 	err := r.Close(t.Context())
 	require.NoError(t, err, "close: %v ran=%d", err, ran.Load())
 	assert.Equal(t, int64(2), ran.Load(), "close: %v ran=%d", err, ran.Load())
-	assert.False(t, r.TryGo(job), "closed runner accepted work")
+	assert.False(t, r.TryGo(context.Background(), job), "closed runner accepted work")
 }
 
 func TestRunnerCloseCancelsLateJobs(t *testing.T) {
 	r := NewRunner(1, 0)
-	r.TryGo(func(ctx context.Context) { <-ctx.Done() })
+	r.TryGo(context.Background(), func(ctx context.Context) { <-ctx.Done() })
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, r.Close(ctx), context.DeadlineExceeded)
@@ -68,7 +68,7 @@ func TestRunnerCloseCancelsLateJobs(t *testing.T) {
 func TestRunnerCloseDoesNotWaitForStubbornJobs(t *testing.T) {
 	r := NewRunner(1, 0)
 	release := make(chan struct{})
-	r.TryGo(func(context.Context) { <-release })
+	r.TryGo(context.Background(), func(context.Context) { <-release })
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -81,8 +81,8 @@ func TestRunnerCloseDoesNotWaitForStubbornJobs(t *testing.T) {
 
 func TestRunnerSurvivesPanic(t *testing.T) {
 	r := NewRunner(1, 0)
-	r.TryGo(func(context.Context) { panic("boom") })
+	r.TryGo(context.Background(), func(context.Context) { panic("boom") })
 	r.Wait()
-	assert.True(t, r.TryGo(func(context.Context) {}), "slot not released after a panic")
+	assert.True(t, r.TryGo(context.Background(), func(context.Context) {}), "slot not released after a panic")
 	assert.NoError(t, r.Close(t.Context()))
 }

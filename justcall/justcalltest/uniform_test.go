@@ -49,15 +49,15 @@ func receiver(t *testing.T, secret string) (string, <-chan telephony.CallEvent) 
 	t.Helper()
 	events := make(chan telephony.CallEvent, 8)
 	st := state.Memory()
-	h, err := justcall.NewWebhookHandler(secret, func(_ context.Context, ev telephony.CallEvent) error {
+	h, err := justcall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		events <- ev
 		return nil
-	}, justcall.WebhookOptions{State: st})
+	}, justcall.WebhookOptions{Secret: secret, State: st})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
-		_ = h.(*justcall.WebhookHandler).Close(context.Background())
+		_ = h.Close(context.Background())
 		_ = st.Close()
 	})
 	return srv.URL, events

@@ -90,11 +90,11 @@ func TestDurableEventsAcrossReplicas(t *testing.T) {
 	var urls []string
 	var handlers []*aircall.WebhookHandler
 	for _, st := range durableStores(t, 2, opts) {
-		h, err := aircall.NewWebhookHandler(token, fn, aircall.WebhookOptions{State: st})
+		h, err := aircall.NewWebhookHandler(fn, aircall.WebhookOptions{Secret: token, State: st})
 		require.NoError(t, err)
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
-		urls, handlers = append(urls, srv.URL), append(handlers, h.(*aircall.WebhookHandler))
+		urls, handlers = append(urls, srv.URL), append(handlers, h)
 	}
 	const events = 40
 	for i := range events {
@@ -146,13 +146,13 @@ func TestDurableEventsRedisDown(t *testing.T) {
 	const token = "durable-webhook-token"
 	sim.SetWebhook("http://127.0.0.1:1/unused", token)
 	var done counts
-	ah, err := aircall.NewWebhookHandler(token, func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil },
-		aircall.WebhookOptions{State: stores[0], Logger: log})
+	ah, err := aircall.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil },
+		aircall.WebhookOptions{Secret: token, State: stores[0], Logger: log})
 	require.NoError(t, err)
 	aSrv := httptest.NewServer(ah)
 	defer aSrv.Close()
-	dh, err := dialpad.NewWebhookHandler("", func(context.Context, telephony.CallEvent) error { return nil },
-		dialpad.WebhookOptions{AllowUnsigned: true, State: stores[1], Logger: log})
+	dh, err := dialpad.NewWebhookHandler(func(context.Context, telephony.CallEvent) error { return nil },
+		dialpad.WebhookOptions{Secret: "", AllowUnsigned: true, State: stores[1], Logger: log})
 	require.NoError(t, err)
 	dSrv := httptest.NewServer(dh)
 	defer dSrv.Close()
@@ -172,13 +172,52 @@ func TestDurableEventsRedisDown(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "dialpad: 503, redelivered by Dialpad")
 
-	as, ds := ah.(*aircall.WebhookHandler).Stats(), dh.(*dialpad.WebhookHandler).Stats()
+	as, ds := ah.Stats(), dh.Stats()
 	t.Logf("redis down: aircall answered %d, degraded=%d; dialpad answered 503, degraded=%d, busy=%d",
 		http.StatusOK, as.Degraded, ds.Degraded, ds.Busy)
 	assert.Positive(t, as.Degraded, "aircall degradation counted")
 	assert.Positive(t, ds.Degraded, "dialpad degradation counted")
 	assert.Contains(t, logs.String(), "processing this event in process, not durably")
 	assert.Contains(t, logs.String(), "answered 503 so the provider redelivers")
-	require.NoError(t, ah.(*aircall.WebhookHandler).Close(context.Background()))
-	require.NoError(t, dh.(*dialpad.WebhookHandler).Close(context.Background()))
+	require.NoError(t, ah.Close(context.Background()))
+	require.NoError(t, dh.Close(context.Background()))
+}
+
+// One Aircall URL for routing and events on a Redis store: the events go
+// through the durable log (appended before the 200), the call is routed
+// once.
+func TestDurableAircallRoutingWithEvents(t *testing.T) {
+	opts := redistest.Options(t)
+	redistest.Client(t)
+	st := durableStores(t, 1, opts)[0]
+	sim := aircalltest.NewServer()
+	defer sim.Close()
+	agent := sim.SeedUsers(1)[0]
+	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(sim.URL()))
+	require.NoError(t, err)
+	const token = "durable-webhook-token"
+	var done counts
+	h, err := aircall.NewRoutingHandler(func(context.Context, telephony.InboundCall) (telephony.Target, error) {
+		return telephony.UserTarget(fmt.Sprint(agent.ID)), nil
+	}, aircall.RoutingOptions{Secret: token, Client: ac, State: st,
+		Events: func(_ context.Context, ev telephony.CallEvent) error { done.add(ev); return nil }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	sim.SetWebhook(srv.URL, token)
+
+	id := sim.SimulateInboundCall("+14155550001", "+14155000001")
+	require.Eventually(t, func() bool { return h.Stats().Routed == 1 }, 5*time.Second, 10*time.Millisecond, "routed")
+	require.NoError(t, sim.AnswerCall(id, agent.ID))
+	require.NoError(t, sim.HangUp(id))
+	require.Eventually(t, func() bool { return len(done.snapshot()) == 4 }, 5*time.Second, 10*time.Millisecond, "events processed")
+	require.NoError(t, h.Close(context.Background()))
+	s := h.Stats()
+	t.Logf("one URL on Redis: events=%v transfers=%d stats=%+v", done.snapshot(), len(sim.Transfers()), s)
+	assert.Equal(t, int64(4), s.Durable, "events appended to the durable log: stats %+v", s)
+	assert.Equal(t, int64(4), s.Delivered, "stats %+v", s)
+	assert.Len(t, sim.Transfers(), 1, "transfers")
+	for k, n := range done.snapshot() {
+		assert.Equal(t, 1, n, "%s processed once", k)
+	}
 }

@@ -186,7 +186,7 @@ func TestReplicasAircallOneTransferPerCall(t *testing.T) {
 			for _, st := range replicaStores(t, kind, 3, opts) {
 				ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(sim.URL()))
 				require.NoError(t, err)
-				h, err := aircall.NewRoutingHandler(ac, route, aircall.RoutingOptions{Token: token, State: st})
+				h, err := aircall.NewRoutingHandler(route, aircall.RoutingOptions{Client: ac, Secret: token, State: st})
 				require.NoError(t, err)
 				srv := httptest.NewServer(h)
 				t.Cleanup(srv.Close)

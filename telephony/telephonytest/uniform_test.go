@@ -86,7 +86,7 @@ func newUniformJustCall(t *testing.T) uniformSim {
 			return c.Telephony(), nil
 		},
 		handler: func(secret string, fn telephony.EventFunc) (http.Handler, error) {
-			return justcall.NewWebhookHandler(secret, fn, justcall.WebhookOptions{})
+			return justcall.NewWebhookHandler(fn, justcall.WebhookOptions{Secret: secret})
 		},
 	}
 }
@@ -127,7 +127,7 @@ func newUniformDialpad(t *testing.T) uniformSim {
 			return c.Telephony(), nil
 		},
 		handler: func(secret string, fn telephony.EventFunc) (http.Handler, error) {
-			return dialpad.NewWebhookHandler(secret, fn, dialpad.WebhookOptions{})
+			return dialpad.NewWebhookHandler(fn, dialpad.WebhookOptions{Secret: secret})
 		},
 	}
 }
@@ -173,7 +173,7 @@ func newUniformAircall(t *testing.T) uniformSim {
 			return c.Telephony(), nil
 		},
 		handler: func(secret string, fn telephony.EventFunc) (http.Handler, error) {
-			return aircall.NewWebhookHandler(secret, fn, aircall.WebhookOptions{})
+			return aircall.NewWebhookHandler(fn, aircall.WebhookOptions{Secret: secret})
 		},
 	}
 }
