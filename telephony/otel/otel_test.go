@@ -517,7 +517,8 @@ func TestHourWindowBoundedMemory(t *testing.T) {
 func TestNilObserver(t *testing.T) {
 	var o *Observer
 	var obs telephony.Observer = o
-	ctx := context.WithValue(context.Background(), struct{}{}, 1)
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, 1)
 	got, end := obs.StartOperation(ctx, callOp)
 	assert.Equal(t, ctx, got)
 	got2, endAttempt := obs.StartAttempt(got, callOp, 1)

@@ -313,8 +313,8 @@ func (l *limits) Block(ctx context.Context, account string, until time.Time) err
 	if ttl <= 0 {
 		return nil
 	}
-	ttlMs := (ttl + time.Millisecond - 1) / time.Millisecond
-	err := blockScript.Run(ctx, l.c, []string{l.accountKey(account) + "gate"}, unixMillisCeil(until), int64(ttlMs)).Err()
+	ttlMillis := int64((ttl + time.Millisecond - 1) / time.Millisecond)
+	err := blockScript.Run(ctx, l.c, []string{l.accountKey(account) + "gate"}, unixMillisCeil(until), ttlMillis).Err()
 	if err != nil {
 		return limitsErr("block", err)
 	}
