@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 // general (a replica killed between its EventFunc's effect and the
 // acknowledgement would have it run again).
 func TestReplicasShareRedis(t *testing.T) {
+	testenv.Long(t) // 10-20 s: builds the example and runs four processes
 	url := redisURL(t)
 	run := runExample(t, []string{envRedis + "=" + url})
 	require.Equal(t, 0, run.exit, "exit status; output:\n%s", run.out)

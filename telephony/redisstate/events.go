@@ -55,7 +55,7 @@ const (
 	tryTTL = 7 * 24 * time.Hour
 	// readBlock is how long one XREADGROUP waits for new entries; a
 	// cancelled Consume returns within about that long.
-	readBlock = time.Second
+	readBlock = 250 * time.Millisecond
 	// maxErrLen bounds the error text kept with a dead letter.
 	maxErrLen = 4096
 	// cleanupTimeout bounds the Redis calls that settle an entry once its

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-go/switchboard/dialpad"
 	"github.com/switchboard-go/switchboard/dialpad/dialpadtest"
 	"github.com/switchboard-go/switchboard/internal/redistest"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 	"github.com/switchboard-go/switchboard/telephony/redisstate"
 	"github.com/switchboard-go/switchboard/telephony/state"
@@ -349,6 +350,7 @@ func median(ds []time.Duration) time.Duration {
 // The cost of sharing: one Redis round trip (the admission script) per
 // call, on loopback, against the in-memory state.
 func TestRedisRoundTripCostPerCall(t *testing.T) {
+	testenv.Long(t) // a figure
 	mem, red := callCost(t, 9, 200)
 	t.Logf("per call (aircall Users.Get on loopback, median of 9 interleaved rounds of 200): memory state %v, Redis state %v, added %v",
 		mem.Round(time.Microsecond), red.Round(time.Microsecond), (red - mem).Round(time.Microsecond))
