@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard-go/switchboard/aircall"
+	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -25,7 +26,12 @@ import (
 // webhooks, so a 503 would lose the call and risk the webhook); what does
 // not fit is counted as dropped and reported, the rest is routed.
 func TestRoutingBurstIsAnswered200(t *testing.T) {
-	const burst = 5000
+	// 5,000 is the burst that once drew 2,615 answers of 503; the default
+	// run sends 1,000 (the long run, SWITCHBOARD_LONG=1, the 5,000).
+	burst := 1000
+	if testenv.IsLong() {
+		burst = 5000
+	}
 	sim := newSim(t)
 	u := sim.SeedUsers(1)[0]
 	release := make(chan struct{})
