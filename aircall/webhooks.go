@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-go/switchboard/internal/transport"
+	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -103,7 +104,7 @@ func (p *webhooksPage) nextLink() string   { return p.Meta.NextPageLink }
 // API: POST /v1/webhooks
 func (s *WebhooksService) Create(ctx context.Context, req CreateWebhookRequest) (*Webhook, error) {
 	o := op(http.MethodPost, "/v1/webhooks")
-	if err := validateWebhookURL(req.URL); err != nil {
+	if err := webhook.ValidateURL("url", req.URL, "deliveries carry the webhook's token"); err != nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderAircall, o, "%v", err)
 	}
 	if err := validateEvents(req.Events); err != nil {
@@ -162,7 +163,7 @@ func (s *WebhooksService) Update(ctx context.Context, id string, req UpdateWebho
 		return nil, bad(errors.New("nothing to update: every field is nil"))
 	}
 	if req.URL != nil {
-		if err := validateWebhookURL(*req.URL); err != nil {
+		if err := webhook.ValidateURL("url", *req.URL, "deliveries carry the webhook's token"); err != nil {
 			return nil, bad(err)
 		}
 	}
@@ -219,25 +220,6 @@ func validateWebhookID(id string) error {
 	}
 	if strings.ContainsAny(id, "/?#\r\n ") {
 		return errors.New("webhook id must not contain '/', '?', '#' or spaces")
-	}
-	return nil
-}
-
-// validateWebhookURL accepts an absolute http or https URL with a host and
-// no user information. The URL is not echoed, in case it holds a secret.
-func validateWebhookURL(raw string) error {
-	if strings.TrimSpace(raw) == "" {
-		return errors.New("url is required: the URL events are sent to")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("url is not a valid URL")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("url must be an absolute http or https URL")
-	}
-	if u.User != nil {
-		return errors.New("url must not contain credentials; deliveries carry the webhook's token")
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
+	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -89,7 +90,7 @@ func (c *Client) Webhooks() *WebhooksService { return &WebhooksService{c: c} }
 // API: POST /api/v2/webhooks (Dialpad: 100 per minute).
 func (s *WebhooksService) Create(ctx context.Context, req CreateWebhookRequest) (*Webhook, error) {
 	const op = "POST /api/v2/webhooks"
-	if err := validateHookURL("hook_url", req.HookURL); err != nil {
+	if err := webhook.ValidateURL("hook_url", req.HookURL, "give the webhook a secret so deliveries are signed"); err != nil {
 		return nil, invalid(op, "%v", err)
 	}
 	if req.Secret != "" {
@@ -153,7 +154,7 @@ func (s *WebhooksService) Update(ctx context.Context, id int64, req UpdateWebhoo
 		return nil, invalid(op, "nothing to update: hook_url and secret are both nil")
 	}
 	if req.HookURL != nil {
-		if err := validateHookURL("hook_url", *req.HookURL); err != nil {
+		if err := webhook.ValidateURL("hook_url", *req.HookURL, "give the webhook a secret so deliveries are signed"); err != nil {
 			return nil, invalid(op, "%v", err)
 		}
 	}
@@ -195,25 +196,6 @@ func deletedOnRetry(err error) error {
 }
 
 func webhookPath(id int64) string { return "/api/v2/webhooks/" + strconv.FormatInt(id, 10) }
-
-// validateHookURL accepts an absolute http or https URL with a host and no
-// user information (credentials in a URL end up in logs).
-func validateHookURL(field, raw string) error {
-	if strings.TrimSpace(raw) == "" {
-		return fmt.Errorf("%s is required: the URL events are sent to", field)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%s is not a URL: %v", field, err)
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%s must be an absolute http or https URL", field)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%s must not contain credentials; give the webhook a secret so deliveries are signed", field)
-	}
-	return nil
-}
 
 func validateWebhookSecret(secret string) error {
 	if strings.TrimSpace(secret) == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/transport"
+	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -141,7 +142,7 @@ func (a *webhooksAnswer) UnmarshalJSON(b []byte) error {
 // API: POST /v2.1/webhooks
 func (s *WebhooksService) Create(ctx context.Context, req CreateWebhookRequest) (*Webhook, error) {
 	const op = "POST /v2.1/webhooks"
-	if err := validateWebhookURL(req.URL); err != nil {
+	if err := webhook.ValidateURL("webhook_url", req.URL, "deliveries are signed with the API secret"); err != nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderJustCall, op, "%v", err)
 	}
 	if err := validateEventType(req.Type); err != nil {
@@ -208,25 +209,6 @@ func (s *WebhooksService) Delete(ctx context.Context, urlID string) error {
 		return nil
 	}
 	return err
-}
-
-// validateWebhookURL accepts an absolute http or https URL with a host and
-// no user information. The URL is not echoed, in case it holds a secret.
-func validateWebhookURL(raw string) error {
-	if strings.TrimSpace(raw) == "" {
-		return errors.New("webhook_url is required: the URL events are sent to")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("webhook_url is not a valid URL")
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("webhook_url must be an absolute http or https URL")
-	}
-	if u.User != nil {
-		return errors.New("webhook_url must not contain credentials; deliveries are signed with the API secret")
-	}
-	return nil
 }
 
 func validateEventType(t string) error {

@@ -8,8 +8,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -72,4 +75,26 @@ func quote(s string) string {
 		}
 	}
 	return string(append(b, '"'))
+}
+
+// ValidateURL checks a URL a provider is asked to send events to: an
+// absolute http or https URL with a host and no user information
+// (credentials in a URL end up in logs). field names it in the error and
+// hint says how deliveries are authenticated instead. The URL itself is
+// never echoed, in case it holds a secret.
+func ValidateURL(field, raw, hint string) error {
+	if strings.TrimSpace(raw) == "" {
+		return fmt.Errorf("%s is required: the URL events are sent to", field)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s is not a valid URL", field)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s must be an absolute http or https URL", field)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s must not contain credentials; %s", field, hint)
+	}
+	return nil
 }
