@@ -2,6 +2,7 @@ package aircall
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -123,8 +124,15 @@ type UsersService struct {
 
 // List iterates over the company's users, following meta.next_page_link
 // as the loop advances; breaking out stops fetching. An error is yielded
-// once and ends the sequence. Aircall returns at most MaxListRecords users
-// however the listing is paged. Listed users carry no Numbers; Get does.
+// once and ends the sequence. Listed users carry no Numbers; Get does.
+//
+// Aircall serves at most MaxListRecords users per listing however it is
+// paged: split a larger listing with ListOptions.From and To (FindByEmail's
+// directory does). The listing never goes past the cap, whatever the server
+// says: a page offered beyond it ends the listing with an error matching
+// telephony.ErrUnsupported, and an answer holding more records than the cap
+// allows ends it with one matching telephony.ErrBadResponse, instead of an
+// endless stream.
 //
 // API: GET /v1/users
 func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[User, error] {
@@ -133,20 +141,85 @@ func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[Us
 	if err != nil {
 		return func(yield func(User, error) bool) { yield(User{}, err) }
 	}
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]User, string, error) {
-		var out struct {
-			Users []User `json:"users"`
-			Meta  Meta   `json:"meta"`
+	first := 0 // records of this listing before the first page
+	if opts != nil && opts.Page > 1 {
+		first = (opts.Page - 1) * perPage(opts)
+	}
+	return func(yield func(User, error) bool) {
+		served := first
+		var stop error // the error to yield after the page that reached the cap
+		for u, err := range paginate.NextLink(ctx, func(ctx context.Context, link string) ([]User, string, error) {
+			if link == capReached {
+				return nil, "", stop
+			}
+			users, meta, err := s.page(ctx, q, link)
+			if err != nil {
+				return nil, "", err
+			}
+			users, _, stop = capListing(served, users, meta, "users")
+			served += len(users)
+			if stop != nil {
+				return users, capReached, nil
+			}
+			if served >= MaxListRecords {
+				return users, "", nil
+			}
+			return users, meta.NextPageLink, nil
+		}) {
+			if !yield(u, err) {
+				return
+			}
 		}
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
-		}
-		if _, err := s.c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.Users, out.Meta.NextPageLink, nil
-	})
+	}
+}
+
+// capReached is the pseudo link that makes a listing yield its cap error
+// after the last page's users.
+const capReached = "\x00aircall-listing-cap"
+
+// capListing applies Aircall's MaxListRecords cap to a page that follows
+// served records: it returns the records within the cap, whether the cap
+// cut the listing short (more records match than it served), and the error
+// that must end the listing when the answer went past the cap or offered a
+// page beyond it.
+func capListing[T any](served int, items []T, meta Meta, what string) ([]T, bool, error) {
+	const route = "GET /v1/" // completed with what
+	if over := served + len(items) - MaxListRecords; over > 0 {
+		return items[:len(items)-over], true, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderAircall, Op: route + what,
+			Message: fmt.Sprintf("the answer goes past the %d records Aircall serves per listing; stopped there", MaxListRecords)}
+	}
+	if served+len(items) < MaxListRecords {
+		return items, false, nil
+	}
+	if meta.NextPageLink != "" {
+		return items, true, &telephony.Error{Kind: telephony.ErrUnsupported, Provider: telephony.ProviderAircall, Op: route + what,
+			Message: fmt.Sprintf("a page past Aircall's cap of %d records per listing was offered; stopped at the cap: split the listing with ListOptions.From and To", MaxListRecords)}
+	}
+	return items, meta.Total > MaxListRecords, nil
+}
+
+func perPage(o *ListOptions) int {
+	if o != nil && o.PerPage > 0 {
+		return o.PerPage
+	}
+	return MaxPerPage
+}
+
+// page fetches one page of users: the first with q, later ones by link.
+func (s *UsersService) page(ctx context.Context, q url.Values, link string) ([]User, Meta, error) {
+	const route = "/v1/users"
+	var out struct {
+		Users []User `json:"users"`
+		Meta  Meta   `json:"meta"`
+	}
+	req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: &out}
+	if link != "" {
+		req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: &out}
+	}
+	if _, err := s.c.t.Do(ctx, req); err != nil {
+		return nil, Meta{}, err
+	}
+	return out.Users, out.Meta, nil
 }
 
 // Get returns one user with the numbers assigned to them.
@@ -244,16 +317,71 @@ func (s *UsersService) SetDirectoryOptions(o DirectoryOptions) {
 // reloads it.
 func (s *UsersService) InvalidateDirectory() { s.dir.invalidate() }
 
-// listAll loads every user for the directory, in the fewest requests.
+// maxDirectoryWindows bounds the listings of one directory load (each
+// ends at Aircall's cap and moves the creation window forward by at least a
+// second): 10,000 windows are 100 million users.
+const maxDirectoryWindows = 10_000
+
+// listAll loads every user for the directory, in the fewest requests, past
+// Aircall's cap of MaxListRecords per listing: it lists by creation time,
+// oldest first, and when a listing stops at the cap starts the next one
+// from the creation second of the last user it got (that second is listed
+// again; users already seen are dropped). It fails, rather than returning a
+// partial directory, when more than MaxListRecords users share one
+// creation second or the users carry no usable created_at.
 func (s *UsersService) listAll(ctx context.Context) ([]User, error) {
 	var users []User
-	for u, err := range s.List(ctx, &ListOptions{PerPage: MaxPerPage}) {
+	seen := map[int64]bool{}
+	var from time.Time
+	for window := 0; window < maxDirectoryWindows; window++ {
+		q, err := (&ListOptions{PerPage: MaxPerPage, From: from, Order: "asc"}).query("FindByEmail")
 		if err != nil {
 			return nil, err
 		}
-		users = append(users, u)
+		var last time.Time
+		served, capped, link := 0, false, ""
+		for {
+			page, meta, err := s.page(ctx, q, link)
+			if err != nil {
+				return nil, err
+			}
+			page, truncated, _ := capListing(served, page, meta, "users")
+			served += len(page)
+			for _, u := range page {
+				if t, err := time.Parse(time.RFC3339, u.CreatedAt); err == nil && t.After(last) {
+					last = t
+				}
+				if !seen[u.ID] {
+					seen[u.ID] = true
+					users = append(users, u)
+				}
+			}
+			if truncated {
+				capped = true
+				break
+			}
+			if meta.NextPageLink == "" || served >= MaxListRecords {
+				break
+			}
+			if len(page) == 0 {
+				return nil, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderAircall, Op: "GET /v1/users",
+					Message: "an empty page offered a next page"}
+			}
+			link = meta.NextPageLink
+		}
+		if !capped {
+			return users, nil
+		}
+		next := last.Truncate(time.Second)
+		if last.IsZero() || !next.After(from) {
+			return nil, &telephony.Error{Kind: telephony.ErrUnsupported, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+				Message: fmt.Sprintf("the user directory cannot be loaded past Aircall's cap of %d records per listing: "+
+					"more than that many users were created in the same second, or users carry no created_at", MaxListRecords)}
+		}
+		from = next
 	}
-	return users, nil
+	return nil, &telephony.Error{Kind: telephony.ErrUnsupported, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+		Message: fmt.Sprintf("the user directory needs more than %d listings", maxDirectoryWindows)}
 }
 
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

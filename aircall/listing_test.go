@@ -1,0 +1,151 @@
+package aircall_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-go/switchboard/aircall"
+	"github.com/switchboard-go/switchboard/aircall/aircalltest"
+	"github.com/switchboard-go/switchboard/internal/testenv"
+	"github.com/switchboard-go/switchboard/telephony"
+)
+
+func listingClient(t *testing.T, baseURL string) *aircall.Client {
+	t.Helper()
+	c, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, telephony.WithBaseURL(baseURL),
+		telephony.WithRetryBackoff(time.Millisecond, 10*time.Millisecond), telephony.WithRateLimit(rate.Inf, 1))
+	require.NoError(t, err)
+	return c
+}
+
+// endlessUsers is a server that never stops offering pages: per_page users
+// a page, fresh ids, and always a next link. per overrides the page size
+// it sends (a hostile server ignoring per_page) when positive.
+func endlessUsers(t *testing.T, per int) (*httptest.Server, *atomic.Int64) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		n := per
+		if n <= 0 {
+			n, _ = strconv.Atoi(r.URL.Query().Get("per_page"))
+		}
+		users := make([]map[string]any, n)
+		for i := range users {
+			id := (page-1)*n + i + 1
+			users[i] = map[string]any{"id": id, "email": fmt.Sprintf("u%d@example.com", id)}
+		}
+		next := fmt.Sprintf("http://%s/v1/users?page=%d&per_page=%d", r.Host, page+1, n)
+		_ = json.NewEncoder(w).Encode(map[string]any{"users": users,
+			"meta": map[string]any{"count": n, "total": 1_000_000, "current_page": page, "per_page": n, "next_page_link": next}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+// A server that keeps offering pages cannot make a listing stream past
+// Aircall's cap: it ends after 10,000 users with a clear error.
+func TestUsersListEndsAtCapWhenServerKeepsGoing(t *testing.T) {
+	srv, requests := endlessUsers(t, 0)
+	c := listingClient(t, srv.URL)
+	n := 0
+	var last error
+	for _, err := range c.Users.List(t.Context(), nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n > 3*aircall.MaxListRecords {
+			break // the old behaviour: an endless stream
+		}
+	}
+	t.Logf("endless server: listed %d users in %d requests, then err=%v", n, requests.Load(), last)
+	assert.Equal(t, aircall.MaxListRecords, n)
+	require.Error(t, last)
+	assert.ErrorIs(t, last, telephony.ErrUnsupported)
+	assert.Contains(t, last.Error(), "cap")
+	assert.EqualValues(t, aircall.MaxListRecords/aircall.MaxPerPage, requests.Load())
+}
+
+// One answer holding more than the cap allows is cut at the cap, with an
+// error matching ErrBadResponse.
+func TestUsersListAnswerPastCap(t *testing.T) {
+	srv, _ := endlessUsers(t, aircall.MaxListRecords+70)
+	c := listingClient(t, srv.URL)
+	n := 0
+	var last error
+	for _, err := range c.Users.List(t.Context(), nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		if n++; n > 3*aircall.MaxListRecords {
+			break // the old behaviour: an endless stream
+		}
+	}
+	assert.Equal(t, aircall.MaxListRecords, n)
+	assert.ErrorIs(t, last, telephony.ErrBadResponse)
+}
+
+// The directory reaches agents past Aircall's 10,000-record cap: it splits
+// the listing by creation time.
+func TestDirectoryBeyondListingCap(t *testing.T) {
+	const agents = aircall.MaxListRecords + 2_500
+	sim := aircalltest.NewServer()
+	t.Cleanup(sim.Close)
+	sim.SeedUsers(agents)
+	c := listingClient(t, sim.URL())
+	for _, i := range []int{agents, 1, aircall.MaxListRecords, aircall.MaxListRecords + 1} {
+		email := fmt.Sprintf("agent%d@example.com", i)
+		u, err := c.Users.FindByEmail(t.Context(), email)
+		require.NoError(t, err, email)
+		assert.Equal(t, email, u.Email)
+	}
+	t.Logf("directory of %d agents: %d listing requests", agents, sim.Count(http.MethodGet, "/v1/users"))
+	// One load: 250 pages, then 51 from the last creation second on.
+	assert.LessOrEqual(t, sim.Count(http.MethodGet, "/v1/users"), agents/aircall.MaxPerPage+2)
+}
+
+// TestDirectory50000Agents is the figure: agent #50,000 of 50,000
+// is found.
+func TestDirectory50000Agents(t *testing.T) {
+	testenv.Long(t)
+	const agents = 50_000
+	sim := aircalltest.NewServer()
+	t.Cleanup(sim.Close)
+	sim.SeedUsers(agents)
+	c := listingClient(t, sim.URL())
+	start := time.Now()
+	u, err := c.Users.FindByEmail(t.Context(), "agent50000@example.com")
+	require.NoError(t, err)
+	t.Logf("directory of %d agents: agent #%d found after %d listing requests in %v", agents, agents,
+		sim.Count(http.MethodGet, "/v1/users"), time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, "agent50000@example.com", u.Email)
+}
+
+// More users created in one second than a listing serves cannot be split
+// by creation time: the directory says so instead of missing agents.
+func TestDirectoryCannotSplitOneSecond(t *testing.T) {
+	sim := aircalltest.NewServer()
+	t.Cleanup(sim.Close)
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := 1; i <= aircall.MaxListRecords+1; i++ {
+		sim.AddUser(aircalltest.User{Name: "A", Email: fmt.Sprintf("same%d@example.com", i), CreatedAt: at})
+	}
+	c := listingClient(t, sim.URL())
+	_, err := c.Users.FindByEmail(t.Context(), fmt.Sprintf("same%d@example.com", aircall.MaxListRecords+1))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, telephony.ErrUnsupported)
+	assert.Contains(t, err.Error(), "same second")
+}
