@@ -149,3 +149,17 @@ func TestDirectoryCannotSplitOneSecond(t *testing.T) {
 	assert.ErrorIs(t, err, telephony.ErrUnsupported)
 	assert.Contains(t, err.Error(), "same second")
 }
+
+// Users.Get refuses an answer about another user, or an empty one.
+func TestUsersGetRejectsForeignAnswer(t *testing.T) {
+	for name, body := range map[string]string{"another user": `{"user":{"id":8}}`, "empty": ``, "no user": `{}`} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
+			t.Cleanup(srv.Close)
+			u, err := listingClient(t, srv.URL).Users.Get(t.Context(), 7)
+			require.Error(t, err)
+			assert.Nil(t, u)
+			assert.ErrorIs(t, err, telephony.ErrBadResponse)
+		})
+	}
+}

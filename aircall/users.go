@@ -233,7 +233,13 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
 	var out struct {
 		User User `json:"user"`
 	}
-	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v1/users/" + strconv.FormatInt(id, 10), Route: route, Out: &out}); err != nil {
+	check := func() error {
+		if out.User.ID != id {
+			return fmt.Errorf("asked for user %d, the answer is about user %d", id, out.User.ID)
+		}
+		return nil
+	}
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v1/users/" + strconv.FormatInt(id, 10), Route: route, Out: &out, Check: check}); err != nil {
 		return nil, err
 	}
 	return &out.User, nil
