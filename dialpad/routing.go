@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -219,6 +221,31 @@ type rtAnswer struct {
 	TargetType string `json:"target_type"`
 }
 
+// appendJSON appends the answer as json.Marshal writes it, without
+// reflection. TargetType is one of the four plain words rtIDAnswer allows;
+// anything else is escaped through encoding/json.
+func (a rtAnswer) appendJSON(b []byte) []byte {
+	b = append(b, `{"action":`...)
+	b = rtAppendString(b, a.Action)
+	b = append(b, `,"target_id":`...)
+	b = strconv.AppendInt(b, a.TargetID, 10)
+	b = append(b, `,"target_type":`...)
+	b = rtAppendString(b, a.TargetType)
+	return append(b, '}')
+}
+
+func rtAppendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // rtIDAnswer builds the answer for a target named by id.
 func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
 	switch t.Type {
@@ -282,10 +309,7 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 	}
 	answer := h.fallback
 	if out.cause == "" {
-		if answer, err = json.Marshal(out.answer); err != nil {
-			out = rtOutcome{cause: FallbackInvalidTarget, err: err}
-			answer = h.fallback
-		}
+		answer = out.answer.appendJSON(make([]byte, 0, 80))
 	}
 	if out.cause != "" {
 		h.fallbacks[rtCauseIndex(out.cause)].Add(1)
@@ -294,12 +318,15 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 	} else {
 		h.routed.Add(1)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	hdr := w.Header()
+	// Shared, never modified value slices: no allocation per answer.
+	hdr["Content-Type"], hdr["Cache-Control"] = rtJSONType, rtNoStore
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
 	return http.StatusOK
 }
+
+var rtJSONType, rtNoStore = []string{"application/json"}, []string{"no-store"}
 
 func (h *RoutingHandler) reject(w http.ResponseWriter, idx, status int, msg string, err error) int {
 	h.rejected[idx].Add(1)
@@ -436,7 +463,12 @@ type rtMillis int64
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (m *rtMillis) UnmarshalJSON(b []byte) error {
-	s := string(bytes.TrimSpace(b))
+	b = bytes.TrimSpace(b)
+	if v, ok := rtDigits(b); ok { // the usual form, read without allocating
+		*m = rtMillis(v)
+		return nil
+	}
+	s := string(b)
 	if strings.HasPrefix(s, `"`) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -460,12 +492,50 @@ func (m *rtMillis) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// rtDigits reads a non-negative decimal integer of at most 18 digits.
+func rtDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
 // rtDecodeRequest verifies and decodes a routing request body. It returns
 // 401 when the body is not a JWT verified with the secret, 400 when it
 // cannot be decoded, and 0 on success. A verified JWT whose call_id reads
 // but whose other claims do not returns 200, an error and a call holding
 // only its id: the caller answers it with the fallback.
 func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, error) {
+	if v != nil {
+		// The common case in one pass: verify the token and decode its
+		// claims (the routing fields and exp/nbf/iat) together.
+		var plain rtPlainRequest
+		err := v.verifyInto(body, &plain)
+		if err == nil {
+			req := plain.request()
+			return req.call()
+		}
+		if errors.Is(err, jwt.ErrTokenMalformed) {
+			// Ids as strings, a date as a float...: the lenient types.
+			var claims rtSignedRequest
+			if err = v.verifyInto(body, &claims); err == nil {
+				return claims.rtRequest.call()
+			}
+		}
+		if !errors.Is(err, jwt.ErrTokenMalformed) {
+			return telephony.InboundCall{}, http.StatusUnauthorized, err
+		}
+		// The claims did not decode (or the token is malformed): the
+		// two-step path below tells a forged token from a verified one
+		// whose call_id is readable.
+	}
 	payload, err := rtPayload(v, body)
 	if err != nil {
 		if v != nil {
@@ -485,6 +555,39 @@ func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, er
 		}
 		return telephony.InboundCall{}, http.StatusBadRequest, err
 	}
+	return req.call()
+}
+
+// rtSignedRequest are a signed routing request's claims decoded in one pass:
+// the routing fields, and the registered claims the parser validates.
+type rtSignedRequest struct {
+	rtRequest
+	jwt.RegisteredClaims
+}
+
+// rtPlainRequest is the form Dialpad sends — numbers as numbers — with the
+// registered claims the parser validates, decoded with plain Go types (no
+// custom decoder per field). A token whose claims do not fit it is decoded
+// again as an rtSignedRequest, whose types are lenient.
+type rtPlainRequest struct {
+	jwt.RegisteredClaims
+	DateStarted    int64  `json:"date_started"`
+	CallID         int64  `json:"call_id"`
+	ExternalNumber string `json:"external_number"`
+	InternalNumber string `json:"internal_number"`
+	ContactID      string `json:"contact_id"`
+	ContactType    string `json:"contact_type"`
+}
+
+func (p *rtPlainRequest) request() rtRequest {
+	return rtRequest{DateStarted: rtMillis(p.DateStarted), CallID: jsonx.Int64(p.CallID),
+		ExternalNumber: jsonx.String(p.ExternalNumber), InternalNumber: jsonx.String(p.InternalNumber),
+		ContactID: jsonx.String(p.ContactID), ContactType: jsonx.String(p.ContactType)}
+}
+
+// call turns a decoded routing request into the portable call; it answers
+// 400 without a call_id.
+func (req *rtRequest) call() (telephony.InboundCall, int, error) {
 	if req.CallID <= 0 {
 		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: no call_id", errRtMalformed)
 	}
