@@ -112,6 +112,16 @@ type RoutingOptions struct {
 // router. date_started is read leniently (an integer, a float or a numeric
 // string of milliseconds).
 //
+// # The deadline
+//
+// When the ResponseWriter can flush (net/http's, HTTP/1 and HTTP/2), the
+// RouteFunc runs in the request's goroutine and a watchdog answers the
+// fallback — complete, flushed, and on HTTP/1 with "Connection: close" —
+// if the budget ends first; the handler itself then returns when the
+// RouteFunc does (its context has ended). With a writer that cannot flush,
+// the RouteFunc runs in a goroutine of its own and the handler returns at
+// the budget. Either way the answer goes out inside the budget.
+//
 // # Auto-disable
 //
 // A disabled router stops calling the routing URL. Re-enable it with
@@ -267,32 +277,37 @@ func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
 func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	h.requests.Add(1)
-	status := h.serve(w, r, start)
-	end := h.now()
+	status, answered := h.serve(w, r, start)
+	if answered.IsZero() {
+		answered = h.now()
+	}
 	// What Dialpad counts as a routing error: anything but a 200 in time.
-	if status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
-		h.errWindow.add(end)
+	if status != http.StatusOK || answered.Sub(start) >= rtDialpadDeadline {
+		h.errWindow.add(answered)
 	}
 }
 
-func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) int {
+// serve answers the request and returns the status and, when the answer
+// went out before serve returned (a late RouteFunc answered for by the
+// fallback), when it did; a zero time means "on return".
+func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) (int, time.Time) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return h.reject(w, rtRejMethod, http.StatusMethodNotAllowed, "method not allowed", nil)
+		return h.reject(w, rtRejMethod, http.StatusMethodNotAllowed, "method not allowed", nil), time.Time{}
 	}
 	body, err := webhook.ReadBody(w, r, webhook.MaxRoutingBody)
 	if errors.Is(err, webhook.ErrTooLarge) {
-		return h.reject(w, rtRejTooLarge, http.StatusRequestEntityTooLarge, "request body too large", nil)
+		return h.reject(w, rtRejTooLarge, http.StatusRequestEntityTooLarge, "request body too large", nil), time.Time{}
 	}
 	if err != nil {
-		return h.reject(w, rtRejMalformed, http.StatusBadRequest, "could not read body", err)
+		return h.reject(w, rtRejMalformed, http.StatusBadRequest, "could not read body", err), time.Time{}
 	}
 	call, status, err := rtDecodeRequest(h.verifier, body)
 	switch status {
 	case http.StatusUnauthorized:
-		return h.reject(w, rtRejUnauthorized, status, "invalid signature", err)
+		return h.reject(w, rtRejUnauthorized, status, "invalid signature", err), time.Time{}
 	case http.StatusBadRequest:
-		return h.reject(w, rtRejMalformed, status, "malformed routing request", err)
+		return h.reject(w, rtRejMalformed, status, "malformed routing request", err), time.Time{}
 	}
 
 	var out rtOutcome
@@ -305,8 +320,85 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 		// verifying the body used part of it.
 		ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
 		defer cancel()
+		if f, ok := w.(http.Flusher); ok {
+			return h.serveInline(ctx, w, f, r, call)
+		}
 		out = h.decide(ctx, call)
 	}
+	h.answer(w, call, out)
+	return http.StatusOK, time.Time{}
+}
+
+// serveInline calls the RouteFunc in the request's goroutine — no
+// goroutine handoff on the common path — and keeps the answer inside the
+// budget with a watchdog: when ctx ends first (the budget is spent, or the
+// client left), the watchdog writes the fallback answer, complete
+// (Content-Length) and flushed, with "Connection: close" on HTTP/1 so that
+// no other request waits on a connection whose handler is still inside a
+// late RouteFunc. Whichever of the two answers first wins; the other does
+// nothing, and serveInline does not return while the watchdog is writing,
+// so w is never used after ServeHTTP returns. It is used only when w can
+// flush; otherwise the RouteFunc runs in its own goroutine (decide).
+func (h *RoutingHandler) serveInline(ctx context.Context, w http.ResponseWriter, f http.Flusher, r *http.Request, call telephony.InboundCall) (int, time.Time) {
+	wd := &rtWatchdog{h: h, ctx: ctx, w: w, f: f, http1: r.ProtoMajor == 1, callID: call.CallID}
+	stop := context.AfterFunc(ctx, wd.fire)
+	out := h.decideInline(ctx, call)
+	if err := ctx.Err(); err != nil && out.cause == "" {
+		// Past the budget: the fallback, as if the watchdog had answered.
+		out = rtOutcome{cause: FallbackTimeout, err: err}
+	}
+	stop()
+	wd.mu.Lock()
+	late, at := wd.answered, wd.lateAt
+	wd.answered = true
+	wd.mu.Unlock()
+	if late {
+		return http.StatusOK, at
+	}
+	h.answer(w, call, out)
+	return http.StatusOK, time.Time{}
+}
+
+// rtWatchdog answers for a RouteFunc that is still running when its
+// context ends (serveInline).
+type rtWatchdog struct {
+	h      *RoutingHandler
+	ctx    context.Context
+	w      http.ResponseWriter
+	f      http.Flusher
+	http1  bool
+	callID string
+
+	mu       sync.Mutex
+	answered bool      // an answer was written, or is being written by serveInline
+	lateAt   time.Time // when fire wrote the fallback
+}
+
+func (wd *rtWatchdog) fire() {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.answered {
+		return
+	}
+	wd.answered = true
+	h := wd.h
+	h.fallbacks[rtCauseIndex(FallbackTimeout)].Add(1)
+	h.log.Warn("dialpad: routing answered the fallback target",
+		"call_id", wd.callID, "cause", string(FallbackTimeout), "error", rtErrString(wd.ctx.Err()))
+	hdr := wd.w.Header()
+	hdr["Content-Type"], hdr["Cache-Control"] = rtJSONType, rtNoStore
+	hdr.Set("Content-Length", strconv.Itoa(len(h.fallback)))
+	if wd.http1 {
+		hdr.Set("Connection", "close")
+	}
+	wd.w.WriteHeader(http.StatusOK)
+	_, _ = wd.w.Write(h.fallback)
+	wd.f.Flush()
+	wd.lateAt = h.now()
+}
+
+// answer writes out: the RouteFunc's target, or the fallback.
+func (h *RoutingHandler) answer(w http.ResponseWriter, call telephony.InboundCall, out rtOutcome) {
 	answer := h.fallback
 	if out.cause == "" {
 		answer = out.answer.appendJSON(make([]byte, 0, 80))
@@ -323,7 +415,6 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 	hdr["Content-Type"], hdr["Cache-Control"] = rtJSONType, rtNoStore
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
-	return http.StatusOK
 }
 
 var rtJSONType, rtNoStore = []string{"application/json"}, []string{"no-store"}
@@ -383,6 +474,29 @@ func (h *RoutingHandler) decide(ctx context.Context, call telephony.InboundCall)
 	case <-ctx.Done():
 		return rtOutcome{cause: FallbackTimeout, err: ctx.Err()}
 	}
+}
+
+// decideInline is decide without a goroutine: serveInline's watchdog
+// answers when the RouteFunc is late.
+func (h *RoutingHandler) decideInline(ctx context.Context, call telephony.InboundCall) rtOutcome {
+	if err := ctx.Err(); err != nil { // the body took the whole budget
+		return rtOutcome{cause: FallbackTimeout, err: err}
+	}
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		return rtOutcome{cause: FallbackUnavailable, err: errors.New("routing handler closed")}
+	}
+	if h.running.Add(1) > h.maxInFlight {
+		h.running.Add(-1)
+		h.mu.RUnlock()
+		return rtOutcome{cause: FallbackUnavailable, err: errors.New("MaxInFlight RouteFunc calls still running")}
+	}
+	h.wg.Add(1)
+	h.mu.RUnlock()
+	defer h.wg.Done()
+	defer h.running.Add(-1)
+	return h.run(ctx, call)
 }
 
 // run calls the RouteFunc and resolves its target, turning a panic into a
