@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
 
 	"github.com/switchboard-go/switchboard/internal/testenv"
 	"github.com/switchboard-go/switchboard/justcall"
@@ -253,9 +254,19 @@ func sideServer(tb testing.TB) *httptest.Server {
 func TestOverheadSideBySide(t *testing.T) {
 	testenv.Long(t)
 	srv := sideServer(t)
-	sideBySide(t, "users-page GET, 5 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 5), bareUsersPage(srv, 5))
-	sideBySide(t, "users-page GET, 100 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 100), bareUsersPage(srv, 100))
-	sideBySide(t, "click-to-call POST (library vs bare net/http+encoding/json)", libMakeCall(srv), bareMakeCall(srv))
+	for _, op := range []struct {
+		name      string
+		lib, base func(*testing.B)
+	}{
+		{"users-page GET, 5 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 5), bareUsersPage(srv, 5)},
+		{"users-page GET, 100 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 100), bareUsersPage(srv, 100)},
+		{"click-to-call POST (library vs bare net/http+encoding/json)", libMakeCall(srv), bareMakeCall(srv)},
+	} {
+		_, _, la, ba := sideBySide(t, op.name, op.lib, op.base)
+		// Allocation counts are exact (time is not asserted: the machine
+		// is shared). The budget: at most the baseline's plus 15.
+		assert.LessOrEqual(t, la, ba+15, "%s: allocations per call", op.name)
+	}
 }
 
 // handJWTClaims is what the hand-written handler decodes: the routing
