@@ -79,9 +79,9 @@ type RoutingOptions struct {
 	// error, panic or lateness, an unusable target, MaxInFlight reached, a
 	// request that could not be fully decoded), with the call. It runs in
 	// the request's goroutine, before the answer is counted: keep it
-	// quick. For a RouteFunc still running when the budget ends, the
-	// fallback goes out (counted) first and OnError then runs in the
-	// goroutine that answered it, before ServeHTTP returns.
+	// quick. For a RouteFunc still running when the budget ends, it runs
+	// in the goroutine that answers the fallback for it, before that
+	// answer is counted and flushed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
 	// Observer is told of each answered request (Decision "route" or the
 	// fallback's cause); nil costs nothing.
@@ -224,17 +224,15 @@ func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	h.m.Received()
 	d := h.serve(w, r, start, began)
-	answered := d.answered
-	if answered.IsZero() {
-		answered = h.now()
+	if d.counted {
+		return // the watchdog answered for a late RouteFunc, and counted it
 	}
+	end := h.now()
 	// What Dialpad counts as a routing error: anything but a 200 in time.
-	if d.status != http.StatusOK || answered.Sub(start) >= rtDialpadDeadline {
-		h.errWindow.add(answered)
+	if d.status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
+		h.errWindow.add(end)
 	}
-	if !d.counted {
-		h.m.Answer(r.Context(), began, d.result, d.reason, d.decision, d.status, d.callID, d.err)
-	}
+	h.m.Answer(r.Context(), began, d.result, d.reason, d.decision, d.status, d.callID, d.err)
 }
 
 // rtDone is how one request was answered.
@@ -243,11 +241,8 @@ type rtDone struct {
 	result, reason, decision string
 	callID                   string
 	err                      error
-	// answered is when the answer went out, when that was before serve
-	// returned (a late RouteFunc answered for by the watchdog); zero means
-	// "on return".
-	answered time.Time
-	// counted: the answer was already counted and reported (the watchdog).
+	// counted: the watchdog answered for a late RouteFunc and already
+	// counted it (error window included) and reported it.
 	counted bool
 }
 
@@ -282,7 +277,7 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start, be
 		ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
 		defer cancel()
 		if f, ok := w.(http.Flusher); ok {
-			return h.serveInline(ctx, w, f, r, call, began)
+			return h.serveInline(ctx, w, f, r, call, start, began)
 		}
 		out = h.decide(ctx, call)
 	}

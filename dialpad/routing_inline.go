@@ -24,8 +24,11 @@ import (
 // only when w can flush; otherwise the RouteFunc runs in its own goroutine
 // (decide).
 func (h *RoutingHandler) serveInline(ctx context.Context, w http.ResponseWriter, f http.Flusher, r *http.Request,
-	call telephony.InboundCall, began time.Time) rtDone {
-	wd := &rtWatchdog{h: h, ctx: ctx, w: w, f: f, r: r, http1: r.ProtoMajor == 1, call: call, began: began}
+	call telephony.InboundCall, start, began time.Time) rtDone {
+	if err := ctx.Err(); err != nil { // the body took the whole budget: no race with a watchdog
+		return h.answer(w, r, call, rtOutcome{cause: FallbackTimeout, err: err})
+	}
+	wd := &rtWatchdog{h: h, ctx: ctx, w: w, f: f, r: r, http1: r.ProtoMajor == 1, call: call, start: start, began: began}
 	stop := context.AfterFunc(ctx, wd.fire)
 	out := h.decideInline(ctx, call)
 	if err := ctx.Err(); err != nil && out.cause == "" {
@@ -53,6 +56,7 @@ type rtWatchdog struct {
 	r     *http.Request
 	http1 bool
 	call  telephony.InboundCall
+	start time.Time // the request's arrival (h.now), for the error window
 	began time.Time // ServeHTTP's start, for the Observer's latency
 
 	mu       sync.Mutex
@@ -60,8 +64,10 @@ type rtWatchdog struct {
 	done     rtDone // what fire answered
 }
 
-// fire answers the fallback: counted before it goes out (whoever reads the
-// answer sees it in Stats), then reported to OnError and the Observer.
+// fire answers the fallback. Everything is counted (ErrorsLastHour
+// included) and reported to OnError and the Observer while the answer is
+// written but not yet flushed, as answer and ServeHTTP do it before the
+// handler returns: whoever reads the answer sees it in Stats and the logs.
 func (wd *rtWatchdog) fire() {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
@@ -72,7 +78,6 @@ func (wd *rtWatchdog) fire() {
 	h, ctx, err := wd.h, wd.r.Context(), wd.ctx.Err()
 	h.log.WarnContext(ctx, "dialpad: routing answered the fallback target",
 		"call_id", wd.call.CallID, "cause", FallbackTimeout, "error", rtErrString(err))
-	h.m.Count(webhook.ResultFallback, "", FallbackTimeout)
 	hdr := wd.w.Header()
 	hdr["Content-Type"], hdr["Cache-Control"] = rtJSONType, rtNoStore
 	hdr.Set("Content-Length", strconv.Itoa(len(h.fallback)))
@@ -81,11 +86,15 @@ func (wd *rtWatchdog) fire() {
 	}
 	wd.w.WriteHeader(http.StatusOK)
 	_, _ = wd.w.Write(h.fallback)
+	h.reportFallback(ctx, wd.call, rtOutcome{cause: FallbackTimeout, err: err})
+	// What Dialpad counts as a routing error: a 200 too late.
+	if at := h.now(); at.Sub(wd.start) >= rtDialpadDeadline {
+		h.errWindow.add(at)
+	}
+	h.m.Answer(ctx, wd.began, webhook.ResultFallback, "", FallbackTimeout, http.StatusOK, wd.call.CallID, err)
 	wd.f.Flush()
 	wd.done = rtDone{status: http.StatusOK, result: webhook.ResultFallback, decision: FallbackTimeout,
-		callID: wd.call.CallID, err: err, answered: h.now(), counted: true}
-	h.reportFallback(ctx, wd.call, rtOutcome{cause: FallbackTimeout, err: err})
-	h.m.Observe(ctx, wd.began, webhook.ResultFallback, FallbackTimeout, http.StatusOK, wd.call.CallID, err)
+		callID: wd.call.CallID, err: err, counted: true}
 }
 
 // decideInline is decide without a goroutine: serveInline's watchdog

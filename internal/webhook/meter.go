@@ -70,12 +70,6 @@ func (m *Meter) Received() { m.received.Add(1) }
 // decision the fallback cause (or "route") for routing results.
 func (m *Meter) Answer(ctx context.Context, start time.Time, result, reason, decision string, status int, callID string, err error) {
 	m.Count(result, reason, decision)
-	m.Observe(ctx, start, result, decision, status, callID, err)
-}
-
-// Observe tells the Observer of an answered request without counting it:
-// for an answer counted (Count) before it went out, reported afterwards.
-func (m *Meter) Observe(ctx context.Context, start time.Time, result, decision string, status int, callID string, err error) {
 	if m.obs != nil {
 		m.obs.Delivery(ctx, telephony.Delivery{Provider: m.Provider, Handler: m.Handler, Result: result, Status: status,
 			Decision: decision, Latency: time.Since(start), CallID: callID, Err: err})
