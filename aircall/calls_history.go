@@ -4,11 +4,8 @@ import (
 	"context"
 	"iter"
 	"net/http"
-	"net/url"
 	"strconv"
 
-	"github.com/switchboard-go/switchboard/internal/paginate"
-	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -34,8 +31,8 @@ type callsPage struct {
 	Meta  Meta   `json:"meta"`
 }
 
-func (p *callsPage) records() []Call  { return p.Calls }
-func (p *callsPage) nextLink() string { return p.Meta.NextPageLink }
+func (p *callsPage) records() []Call { return p.Calls }
+func (p *callsPage) meta() Meta      { return p.Meta }
 
 // List iterates over the company's calls, fetching pages as the loop
 // advances (Aircall's default order is oldest first; set Order "desc" for
@@ -82,25 +79,7 @@ func (s *CallsService) Search(ctx context.Context, opts SearchCallsOptions) iter
 	if opts.UserID > 0 {
 		q.Set("user_id", strconv.FormatInt(opts.UserID, 10))
 	}
-	return listQuery[Call, callsPage](ctx, s.c, route, q)
-}
-
-// listQuery is list with a ready query: it follows meta.next_page_link.
-func listQuery[T any, P any, PP interface {
-	*P
-	page[T]
-}](ctx context.Context, c *Client, route string, q url.Values) iter.Seq2[T, error] {
-	return paginate.NextLink(ctx, func(ctx context.Context, link string) ([]T, string, error) {
-		out := PP(new(P))
-		req := &transport.Request{Method: http.MethodGet, Path: route, Route: route, Query: q, Out: out}
-		if link != "" {
-			req = &transport.Request{Method: http.MethodGet, URL: link, Route: route, Out: out}
-		}
-		if _, err := c.t.Do(ctx, req); err != nil {
-			return nil, "", err
-		}
-		return out.records(), out.nextLink(), nil
-	})
+	return listQuery[Call, callsPage](ctx, s.c, route, q, opts.ListOptions.skipped())
 }
 
 // Record returns the call as a portable call record.

@@ -34,7 +34,10 @@
 // Users.List, Users.Availabilities and Teams.List are iter.Seq2 values that
 // follow meta.next_page_link, 50 records a page by default. Aircall caps every listing at MaxListRecords (10,000)
 // records whatever the paging; split larger listings with ListOptions.From
-// and To.
+// and To. A listing never goes past the cap, whatever a server answers: a
+// page offered beyond it ends the listing with an error. The directory
+// behind Users.FindByEmail splits its listing by creation time itself, so
+// it reaches every agent of a larger company.
 //
 // # Rate limits
 //

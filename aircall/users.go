@@ -2,6 +2,7 @@ package aircall
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -123,8 +124,15 @@ type UsersService struct {
 
 // List iterates over the company's users, following meta.next_page_link
 // as the loop advances; breaking out stops fetching. An error is yielded
-// once and ends the sequence. Aircall returns at most MaxListRecords users
-// however the listing is paged. Listed users carry no Numbers; Get does.
+// once and ends the sequence. Listed users carry no Numbers; Get does.
+//
+// Aircall serves at most MaxListRecords users per listing however it is
+// paged: split a larger listing with ListOptions.From and To (FindByEmail's
+// directory does). The listing never goes past the cap, whatever the server
+// says: a page offered beyond it ends the listing with an error matching
+// telephony.ErrUnsupported, and an answer holding more records than the cap
+// allows ends it with one matching telephony.ErrBadResponse, instead of an
+// endless stream.
 //
 // API: GET /v1/users
 func (s *UsersService) List(ctx context.Context, opts *ListOptions) iter.Seq2[User, error] {
@@ -142,7 +150,13 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, error) {
 	var out struct {
 		User User `json:"user"`
 	}
-	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v1/users/" + strconv.FormatInt(id, 10), Route: route, Out: &out}); err != nil {
+	check := func() error {
+		if out.User.ID != id {
+			return fmt.Errorf("asked for user %d, the answer is about user %d", id, out.User.ID)
+		}
+		return nil
+	}
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v1/users/" + strconv.FormatInt(id, 10), Route: route, Out: &out, Check: check}); err != nil {
 		return nil, err
 	}
 	return &out.User, nil
@@ -226,16 +240,71 @@ func (s *UsersService) SetDirectoryOptions(o DirectoryOptions) {
 // reloads it.
 func (s *UsersService) InvalidateDirectory() { s.dir.invalidate() }
 
-// listAll loads every user for the directory, in the fewest requests.
+// maxDirectoryWindows bounds the listings of one directory load (each
+// ends at Aircall's cap and moves the creation window forward by at least a
+// second): 10,000 windows are 100 million users.
+const maxDirectoryWindows = 10_000
+
+// listAll loads every user for the directory, in the fewest requests, past
+// Aircall's cap of MaxListRecords per listing: it lists by creation time,
+// oldest first, and when a listing stops at the cap starts the next one
+// from the creation second of the last user it got (that second is listed
+// again; users already seen are dropped). It fails, rather than returning a
+// partial directory, when more than MaxListRecords users share one
+// creation second or the users carry no usable created_at.
 func (s *UsersService) listAll(ctx context.Context) ([]User, error) {
 	var users []User
-	for u, err := range s.List(ctx, &ListOptions{PerPage: MaxPerPage}) {
+	seen := map[int64]bool{}
+	var from time.Time
+	for window := 0; window < maxDirectoryWindows; window++ {
+		q, err := (&ListOptions{PerPage: MaxPerPage, From: from, Order: "asc"}).query("FindByEmail")
 		if err != nil {
 			return nil, err
 		}
-		users = append(users, u)
+		var last time.Time
+		served, capped, link := 0, false, ""
+		for {
+			page, meta, err := fetchPage[User, usersPage](ctx, s.c, "/v1/users", q, link)
+			if err != nil {
+				return nil, err
+			}
+			page, truncated, _ := capListing(served, page, meta, "/v1/users")
+			served += len(page)
+			for _, u := range page {
+				if t, err := time.Parse(time.RFC3339, u.CreatedAt); err == nil && t.After(last) {
+					last = t
+				}
+				if !seen[u.ID] {
+					seen[u.ID] = true
+					users = append(users, u)
+				}
+			}
+			if truncated {
+				capped = true
+				break
+			}
+			if meta.NextPageLink == "" || served >= MaxListRecords {
+				break
+			}
+			if len(page) == 0 {
+				return nil, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderAircall, Op: "GET /v1/users",
+					Message: "an empty page offered a next page"}
+			}
+			link = meta.NextPageLink
+		}
+		if !capped {
+			return users, nil
+		}
+		next := last.Truncate(time.Second)
+		if last.IsZero() || !next.After(from) {
+			return nil, &telephony.Error{Kind: telephony.ErrUnsupported, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+				Message: fmt.Sprintf("the user directory cannot be loaded past Aircall's cap of %d records per listing: "+
+					"more than that many users were created in the same second, or users carry no created_at", MaxListRecords)}
+		}
+		from = next
 	}
-	return users, nil
+	return nil, &telephony.Error{Kind: telephony.ErrUnsupported, Provider: telephony.ProviderAircall, Op: "FindByEmail",
+		Message: fmt.Sprintf("the user directory needs more than %d listings", maxDirectoryWindows)}
 }
 
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

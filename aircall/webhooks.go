@@ -91,7 +91,7 @@ type webhooksPage struct {
 }
 
 func (p *webhooksPage) records() []Webhook { return p.Webhooks }
-func (p *webhooksPage) nextLink() string   { return p.Meta.NextPageLink }
+func (p *webhooksPage) meta() Meta         { return p.Meta }
 
 // Create creates a webhook and returns it with its Token, which every
 // delivery carries: give it to NewWebhookHandler. The request is validated

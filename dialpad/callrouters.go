@@ -204,7 +204,8 @@ func (s *CallRoutersService) Create(ctx context.Context, req CreateCallRouterReq
 		return nil, err
 	}
 	var out CallRouter
-	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPost, Path: "/api/v2/callrouters", Body: req, Out: &out}); err != nil {
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPost, Path: "/api/v2/callrouters", Body: req, Out: &out,
+		Check: func() error { return routerID(0, out.ID) }}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -217,7 +218,8 @@ func (s *CallRoutersService) Get(ctx context.Context, id int64) (*CallRouter, er
 		return nil, invalid(op, "router id %d must be positive", id)
 	}
 	var out CallRouter
-	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: routerPath(id), Route: "/api/v2/callrouters/{id}", Out: &out}); err != nil {
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: routerPath(id), Route: "/api/v2/callrouters/{id}", Out: &out,
+		Check: func() error { return routerID(id, out.ID) }}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -274,13 +276,26 @@ func (s *CallRoutersService) Update(ctx context.Context, id int64, req UpdateCal
 			RouterUpdateInterval, id, RouterUpdateInterval, wait.Round(time.Second)))
 	}
 	var out CallRouter
-	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPatch, Path: routerPath(id), Route: "/api/v2/callrouters/{id}", Body: req, Out: &out}); err != nil {
+	if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodPatch, Path: routerPath(id), Route: "/api/v2/callrouters/{id}", Body: req, Out: &out,
+		Check: func() error { return routerID(id, out.ID) }}); err != nil {
 		if !mayHaveActed(err) {
 			release() // a refused update must not lock the router for 5 minutes
 		}
 		return nil, err
 	}
 	return &out, nil
+}
+
+// routerID checks that an answer is about router want (any router when want
+// is 0): a 2xx holding no router, or another one, is not success.
+func routerID(want, got int64) error {
+	switch {
+	case got <= 0:
+		return fmt.Errorf("the answer holds no call router (id %d)", got)
+	case want != 0 && got != want:
+		return fmt.Errorf("asked about call router %d, the answer is about router %d", want, got)
+	}
+	return nil
 }
 
 // mayHaveActed reports whether a failed request may still have been carried

@@ -39,6 +39,7 @@ var (
 // where a call should go.
 type rtVerifier struct {
 	key    []byte
+	keyAny any // key as the key function returns it, converted once
 	parser *jwt.Parser
 }
 
@@ -52,8 +53,9 @@ func rtNewVerifier(secret string, minLen int) (*rtVerifier, error) {
 		// The length is safe to report; the secret itself never is.
 		return nil, fmt.Errorf("secret has %d characters, at least %d are required", len(secret), minLen)
 	}
+	key := []byte(secret)
 	return &rtVerifier{
-		key: []byte(secret),
+		key: key, keyAny: key,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithLeeway(jwtLeeway),
@@ -81,26 +83,36 @@ func (c *rtClaims) UnmarshalJSON(b []byte) error {
 // when the input does not even look like a compact JWT, errRtForged
 // otherwise.
 func (v *rtVerifier) verify(token []byte) ([]byte, error) {
+	var claims rtClaims
+	if err := v.verifyInto(token, &claims); err != nil {
+		return nil, err
+	}
+	return claims.payload, nil
+}
+
+// verifyInto checks token and decodes its claims into claims, in one pass
+// over the payload. The error wraps errRtNotJWT when the input does not even
+// look like a compact JWT, errRtForged otherwise (with jwt.ErrTokenMalformed
+// when the claims did not decode into claims).
+func (v *rtVerifier) verifyInto(token []byte, claims jwt.Claims) error {
 	token = bytes.TrimSpace(token)
 	if !rtLooksLikeJWT(token) {
-		return nil, errRtNotJWT
+		return errRtNotJWT
 	}
-	var claims rtClaims
-	_, err := v.parser.ParseWithClaims(string(token), &claims, v.keyFunc)
-	if err != nil {
+	if _, err := v.parser.ParseWithClaims(string(token), claims, v.keyFunc); err != nil {
 		// jwt's messages name the failed check ("signature is invalid",
 		// "signing method HS384 is invalid", "token has expired") and never
 		// the key.
-		return nil, fmt.Errorf("%w: %w", errRtForged, err)
+		return fmt.Errorf("%w: %w", errRtForged, err)
 	}
-	return claims.payload, nil
+	return nil
 }
 
 func (v *rtVerifier) keyFunc(t *jwt.Token) (any, error) {
 	if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
 		return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 	}
-	return v.key, nil
+	return v.keyAny, nil
 }
 
 // rtLooksLikeJWT reports whether b has the shape of a compact JWS: three

@@ -1,22 +1,16 @@
 package dialpad
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -85,7 +79,9 @@ type RoutingOptions struct {
 	// error, panic or lateness, an unusable target, MaxInFlight reached, a
 	// request that could not be fully decoded), with the call. It runs in
 	// the request's goroutine, before the answer is counted: keep it
-	// quick.
+	// quick. For a RouteFunc still running when the budget ends, it runs
+	// in the goroutine that answers the fallback for it, before that
+	// answer is counted and flushed.
 	OnError func(ctx context.Context, err *telephony.HandlerError)
 	// Observer is told of each answered request (Decision "route" or the
 	// fallback's cause); nil costs nothing.
@@ -125,6 +121,16 @@ type RoutingOptions struct {
 // 400: Dialpad signed it, and a 400 would count towards disabling the
 // router. date_started is read leniently (an integer, a float or a numeric
 // string of milliseconds).
+//
+// # The deadline
+//
+// When the ResponseWriter can flush (net/http's, HTTP/1 and HTTP/2), the
+// RouteFunc runs in the request's goroutine and a watchdog answers the
+// fallback — complete, flushed, and on HTTP/1 with "Connection: close" —
+// if the budget ends first; the handler itself then returns when the
+// RouteFunc does (its context has ended). With a writer that cannot flush,
+// the RouteFunc runs in a goroutine of its own and the handler returns at
+// the budget. Either way the answer goes out inside the budget.
 //
 // # Auto-disable
 //
@@ -208,9 +214,7 @@ func NewRoutingHandler(route telephony.RouteFunc, opts RoutingOptions) (*Routing
 	if err != nil {
 		return nil, telephony.InvalidArgument(telephony.ProviderDialpad, op, "Fallback: %v", err)
 	}
-	if h.fallback, err = h.encode(ans); err != nil {
-		return nil, err
-	}
+	h.fallback = h.encode(ans)
 	return h, nil
 }
 
@@ -219,7 +223,10 @@ func (h *RoutingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	start := h.now()
 	h.m.Received()
-	d := h.serve(w, r, start)
+	d := h.serve(w, r, start, began)
+	if d.counted {
+		return // the watchdog answered for a late RouteFunc, and counted it
+	}
 	end := h.now()
 	// What Dialpad counts as a routing error: anything but a 200 in time.
 	if d.status != http.StatusOK || end.Sub(start) >= rtDialpadDeadline {
@@ -234,9 +241,12 @@ type rtDone struct {
 	result, reason, decision string
 	callID                   string
 	err                      error
+	// counted: the watchdog answered for a late RouteFunc and already
+	// counted it (error window included) and reported it.
+	counted bool
 }
 
-func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start time.Time) rtDone {
+func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start, began time.Time) rtDone {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return h.reject(w, r, telephony.RejectMethod, http.StatusMethodNotAllowed, "method not allowed", nil)
@@ -266,14 +276,20 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 		// verifying the body used part of it.
 		ctx, cancel := context.WithTimeout(r.Context(), h.budget-h.now().Sub(start))
 		defer cancel()
+		if f, ok := w.(http.Flusher); ok {
+			return h.serveInline(ctx, w, f, r, call, start, began)
+		}
 		out = h.decide(ctx, call)
 	}
+	return h.answer(w, r, call, out)
+}
+
+// answer writes out — the RouteFunc's target, or the fallback — and
+// reports a fallback to OnError; ServeHTTP counts it.
+func (h *RoutingHandler) answer(w http.ResponseWriter, r *http.Request, call telephony.InboundCall, out rtOutcome) rtDone {
 	answer := h.fallback
 	if out.cause == "" {
-		if answer, err = h.encode(out.answer); err != nil {
-			out = rtOutcome{cause: FallbackInvalidTarget, err: err}
-			answer = h.fallback
-		}
+		answer = h.encode(out.answer)
 	}
 	d := rtDone{status: http.StatusOK, result: webhook.ResultRouted, decision: "route", callID: call.CallID}
 	if out.cause != "" {
@@ -281,19 +297,27 @@ func (h *RoutingHandler) serve(w http.ResponseWriter, r *http.Request, start tim
 		h.log.WarnContext(r.Context(), "dialpad: routing answered the fallback target",
 			"call_id", call.CallID, "cause", out.cause, "error", rtErrString(out.err))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	hdr := w.Header()
+	// Shared, never modified value slices: no allocation per answer.
+	hdr["Content-Type"], hdr["Cache-Control"] = rtJSONType, rtNoStore
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(answer)
 	if out.cause != "" {
-		err := out.err
-		if err == nil {
-			err = errors.New("fallback: " + out.cause)
-		}
-		h.m.Report(r.Context(), &telephony.HandlerError{Call: &call,
-			Err: fmt.Errorf("answered the fallback target (%s): %w", out.cause, err)})
+		h.reportFallback(r.Context(), call, out)
 	}
 	return d
+}
+
+var rtJSONType, rtNoStore = []string{"application/json"}, []string{"no-store"}
+
+// reportFallback tells the log and OnError of a fallback answer.
+func (h *RoutingHandler) reportFallback(ctx context.Context, call telephony.InboundCall, out rtOutcome) {
+	err := out.err
+	if err == nil {
+		err = errors.New("fallback: " + out.cause)
+	}
+	h.m.Report(ctx, &telephony.HandlerError{Call: &call,
+		Err: fmt.Errorf("answered the fallback target (%s): %w", out.cause, err)})
 }
 
 func (h *RoutingHandler) reject(w http.ResponseWriter, r *http.Request, reason string, status int, msg string, err error) rtDone {
@@ -414,89 +438,6 @@ func (h *RoutingHandler) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// rtRequest is the routing request's JSON: the JWT's claims, or the body of
-// an unsigned request. Ids arrive as numbers or numeric strings.
-type rtRequest struct {
-	DateStarted    rtMillis     `json:"date_started"`
-	CallID         jsonx.Int64  `json:"call_id"`
-	ExternalNumber jsonx.String `json:"external_number"`
-	InternalNumber jsonx.String `json:"internal_number"`
-	ContactID      jsonx.String `json:"contact_id"`
-	ContactType    jsonx.String `json:"contact_type"`
-}
-
-// rtMillis is a time in Unix milliseconds, read leniently: a JSON integer,
-// a float (truncated), a numeric string of either, null or "" (zero).
-type rtMillis int64
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (m *rtMillis) UnmarshalJSON(b []byte) error {
-	s := string(bytes.TrimSpace(b))
-	if strings.HasPrefix(s, `"`) {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(s)
-	}
-	if s == "" || s == "null" {
-		*m = 0
-		return nil
-	}
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*m = rtMillis(v)
-		return nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	// float64(math.MaxInt64) is 2^63: the bound excludes it.
-	if err != nil || math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
-		return fmt.Errorf("date %.30q is not a number of milliseconds", s)
-	}
-	*m = rtMillis(f)
-	return nil
-}
-
-// rtDecodeRequest verifies and decodes a routing request body. It returns
-// 401 when the body is not a JWT verified with the secret, 400 when it
-// cannot be decoded, and 0 on success. A verified JWT whose call_id reads
-// but whose other claims do not returns 200, an error and a call holding
-// only its id: the caller answers it with the fallback.
-func rtDecodeRequest(v *rtVerifier, body []byte) (telephony.InboundCall, int, error) {
-	payload, err := rtPayload(v, body)
-	if err != nil {
-		if v != nil {
-			return telephony.InboundCall{}, http.StatusUnauthorized, err
-		}
-		return telephony.InboundCall{}, http.StatusBadRequest, err
-	}
-	var req rtRequest
-	if err := json.Unmarshal(payload, &req); err != nil {
-		err = fmt.Errorf("%w: %w", errRtMalformed, err)
-		var id struct {
-			CallID jsonx.Int64 `json:"call_id"`
-		}
-		if v != nil && json.Unmarshal(payload, &id) == nil && id.CallID > 0 {
-			return telephony.InboundCall{Provider: telephony.ProviderDialpad, CallID: strconv.FormatInt(int64(id.CallID), 10)},
-				http.StatusOK, err
-		}
-		return telephony.InboundCall{}, http.StatusBadRequest, err
-	}
-	if req.CallID <= 0 {
-		return telephony.InboundCall{}, http.StatusBadRequest, fmt.Errorf("%w: no call_id", errRtMalformed)
-	}
-	call := telephony.InboundCall{
-		Provider:    telephony.ProviderDialpad,
-		CallID:      strconv.FormatInt(int64(req.CallID), 10),
-		From:        telephony.NormalizeNumber(string(req.ExternalNumber)),
-		To:          telephony.NormalizeNumber(string(req.InternalNumber)),
-		ContactID:   string(req.ContactID),
-		ContactType: string(req.ContactType),
-	}
-	if req.DateStarted > 0 {
-		call.StartedAt = time.UnixMilli(int64(req.DateStarted)).UTC()
-	}
-	return call, 0, nil
 }
 
 // Stats returns the handler's counters: Received, Routed, Fallbacks by

@@ -19,6 +19,35 @@ type rtAnswer struct {
 	TargetType string `json:"target_type"`
 }
 
+// appendJSON appends the answer as json.Marshal writes it (Action omitted
+// when empty), without reflection. TargetType is one of the four plain
+// words rtIDAnswer allows; anything else is escaped through encoding/json.
+func (a rtAnswer) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if a.Action != "" {
+		b = append(b, `"action":`...)
+		b = rtAppendString(b, a.Action)
+		b = append(b, ',')
+	}
+	b = append(b, `"target_id":`...)
+	b = strconv.AppendInt(b, a.TargetID, 10)
+	b = append(b, `,"target_type":`...)
+	b = rtAppendString(b, a.TargetType)
+	return append(b, '}')
+}
+
+func rtAppendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // rtIDAnswer builds the answer for a target named by id.
 func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
 	switch t.Type {
@@ -38,11 +67,11 @@ func rtIDAnswer(t telephony.Target) (rtAnswer, error) {
 
 // encode renders an answer as the handler sends it: with "action":"route"
 // only when RoutingOptions.SendAction is set.
-func (h *RoutingHandler) encode(a rtAnswer) ([]byte, error) {
+func (h *RoutingHandler) encode(a rtAnswer) []byte {
 	if h.sendAction {
 		a.Action = "route"
 	}
-	return json.Marshal(a)
+	return a.appendJSON(make([]byte, 0, 80))
 }
 
 // RoutingRequest is a Dialpad routing request as ParseRoutingRequest

@@ -321,6 +321,7 @@ func TestWebhookFromSimulator(t *testing.T) {
 		DefaultTargetID: agent.ID, DefaultTargetType: "user", Enabled: false, PhoneNumbers: []string{"+14155550197"}})
 	res, err := sim.SimulateInboundCall(t.Context(), router.ID, "+14155550100", "")
 	require.NoError(t, err)
+	time.Sleep(2 * time.Millisecond) // the ringing event's timestamp too stays distinct
 	for _, state := range []string{"connected", "hold", "connected", "hangup"} {
 		require.NoError(t, sim.SetCallState(res.CallID, state), state)
 		time.Sleep(2 * time.Millisecond) // distinct event timestamps, as Dialpad's are

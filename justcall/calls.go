@@ -134,9 +134,10 @@ func (s *CallsService) Make(ctx context.Context, req MakeCallRequest) (*Call, er
 		return nil, err
 	}
 	if out.Data.CallID == "" {
-		// A 2xx without a call id: the call may well ring, so say so
-		// rather than invite a second attempt.
-		return nil, &telephony.Error{Kind: telephony.ErrBadResponse, Provider: telephony.ProviderJustCall,
+		// A 2xx without a call id: the call may well ring, so the outcome
+		// is unknown (still a bad response too) rather than an invitation
+		// to a second attempt.
+		return nil, &telephony.Error{Kind: telephony.ErrOutcomeUnknown, Err: telephony.ErrBadResponse, Provider: telephony.ProviderJustCall,
 			Op: http.MethodPost + " " + path, StatusCode: resp.StatusCode, RequestID: resp.RequestID,
 			Attempts: resp.Attempts,
 			Message:  "JustCall answered without a call_id (status " + quoteOrEmpty(out.Status) + ", message " + quoteOrEmpty(out.Message) + "); the call may have been placed, do not send it again"}

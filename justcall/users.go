@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
 	"github.com/switchboard-go/switchboard/internal/paginate"
@@ -115,45 +116,126 @@ func (s *UsersService) List(ctx context.Context, opts *ListUsersOptions) iter.Se
 				"PerPage must be 1 to %d and Page non-negative (got %d, %d)", MaxUsersPerPage, o.PerPage, o.Page))
 		}
 	}
-	base := url.Values{}
-	base.Set("per_page", strconv.Itoa(o.PerPage))
-	if o.Available != nil {
-		base.Set("available", strconv.FormatBool(*o.Available))
-	}
-	if o.GroupID != 0 {
-		base.Set("group_id", strconv.FormatInt(o.GroupID, 10))
-	}
-	if o.Role != "" {
-		base.Set("role", o.Role)
-	}
-	if o.Order != "" {
-		base.Set("order", o.Order)
-	}
+	perPage := strconv.Itoa(o.PerPage)
 	return paginate.PageNumber(ctx, FirstPage+o.Page, func(ctx context.Context, page int) ([]User, bool, error) {
-		q := url.Values{}
-		for k, v := range base {
-			q[k] = v
+		// A fresh query per page: the transport encodes it at once.
+		q := url.Values{"per_page": {perPage}, "page": {strconv.Itoa(page)}}
+		if o.Available != nil {
+			q.Set("available", strconv.FormatBool(*o.Available))
 		}
-		q.Set("page", strconv.Itoa(page))
-		var out usersPage
-		if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v2.1/users", Query: q, Out: &out}); err != nil {
+		if o.GroupID != 0 {
+			q.Set("group_id", strconv.FormatInt(o.GroupID, 10))
+		}
+		if o.Role != "" {
+			q.Set("role", o.Role)
+		}
+		if o.Order != "" {
+			q.Set("order", o.Order)
+		}
+		var users []User
+		var link json.RawMessage
+		decode := func(body []byte) error {
+			// The usual form first, with plain types; the lenient wire
+			// types (ids as strings, availability as booleans...) only
+			// when it does not fit.
+			var plain plainUsersPage
+			if json.Unmarshal(body, &plain) == nil {
+				users = make([]User, len(plain.Data))
+				ok := true
+				for i := range plain.Data {
+					if users[i], ok = plain.Data[i].user(); !ok {
+						break
+					}
+				}
+				if ok {
+					link = plain.NextPageLink
+					return nil
+				}
+			}
+			var out usersPage
+			if err := json.Unmarshal(body, &out); err != nil {
+				return err
+			}
+			users = make([]User, len(out.Data))
+			for i, w := range out.Data {
+				users[i] = w.user()
+			}
+			link = out.NextPageLink
+			return nil
+		}
+		if _, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/v2.1/users", Query: q, Decode: decode}); err != nil {
 			return nil, false, err
-		}
-		users := make([]User, len(out.Data))
-		for i, w := range out.Data {
-			users[i] = w.user()
 		}
 		// The provider's next_page_link decides when it is sent: a link
 		// means more (even after a short page), null or "" means the end.
 		// Without the field, a full page means there may be more.
-		more := len(out.Data) == o.PerPage
-		if link := bytes.TrimSpace(out.NextPageLink); len(link) > 0 {
+		more := len(users) == o.PerPage
+		if link := bytes.TrimSpace(link); len(link) > 0 {
 			var next string
-			_ = json.Unmarshal(link, &next) // null or a non-string: no link
-			more = next != "" && len(out.Data) > 0
+			if string(link) != "null" {
+				_ = json.Unmarshal(link, &next) // a non-string: no link
+			}
+			more = next != "" && len(users) > 0
 		}
 		return users, more, nil
 	})
+}
+
+// plainUsersPage is the users page in the form JustCall documents it (ids
+// as numbers, availability as "Yes"/"No"), decoded with plain Go types; a
+// page that does not fit it is decoded as a usersPage.
+type plainUsersPage struct {
+	Data         []plainUser     `json:"data"`
+	NextPageLink json.RawMessage `json:"next_page_link"`
+}
+
+type plainUser struct {
+	ID                   int64           `json:"id"`
+	Name                 string          `json:"name"`
+	Email                string          `json:"email"`
+	Role                 string          `json:"role"`
+	Extension            string          `json:"extension"`
+	Available            string          `json:"available"`
+	OnCall               string          `json:"on_call"`
+	UnavailabilityReason string          `json:"unavailability_reason"`
+	Timezone             string          `json:"timezone"`
+	WorkingHoursType     string          `json:"working_hours_type"`
+	CreatedAt            string          `json:"created_at"`
+	LastLoginTimestamp   string          `json:"last_login_timestamp"`
+	Groups               json.RawMessage `json:"groups"`
+	OwnedNumbers         json.RawMessage `json:"owned_numbers"`
+	SharedNumbers        json.RawMessage `json:"shared_numbers"`
+}
+
+// user converts p; ok is false when its availability is not a word
+// jsonx.Bool reads (the lenient decode then decides).
+func (p *plainUser) user() (User, bool) {
+	available, ok1 := yesNo(p.Available)
+	onCall, ok2 := yesNo(p.OnCall)
+	return User{
+		ID: p.ID, Name: p.Name, Email: p.Email, Role: p.Role,
+		Extension: p.Extension, Available: available, OnCall: onCall,
+		UnavailabilityReason: p.UnavailabilityReason, Timezone: p.Timezone,
+		WorkingHoursType: p.WorkingHoursType, CreatedAt: p.CreatedAt,
+		LastLoginTimestamp: p.LastLoginTimestamp, Groups: p.Groups,
+		OwnedNumbers: p.OwnedNumbers, SharedNumbers: p.SharedNumbers,
+	}, ok1 && ok2
+}
+
+// yesNo reads a string availability as jsonx.Bool does, without
+// allocating.
+func yesNo(s string) (value, ok bool) {
+	for _, w := range [...]string{"true", "yes", "1", "y", "on"} {
+		if strings.EqualFold(s, w) {
+			return true, true
+		}
+	}
+	for _, w := range [...]string{"false", "no", "0", "n", "off", "", "null"} {
+		if strings.EqualFold(s, w) {
+			return false, true
+		}
+	}
+	return false, false
 }
 
 func (w wireUser) user() User {

@@ -61,29 +61,31 @@ type Server struct {
 	closing chan struct{}
 	once    sync.Once
 
-	mu         sync.Mutex
-	users      []*User // by id, ascending
-	byID       map[int64]*User
-	numbers    map[int64]*Number
-	calls      map[int64]*Call
-	callOrder  []int64
-	transfers  []Transfer
-	teams      map[int64]*Team
-	teamOrder  []int64
-	started    []StartedCall
-	faults     simfault.Queue
-	counter    simfault.Counter
-	nextID     int64
-	limit      int
-	window     time.Duration
-	winStart   time.Time
-	used       int
-	throttled  int
-	hookURL    string
-	hookToken  string
-	deliveries []Delivery
-	api        webhookAPI // REST webhooks (webhookapi.go)
-	uni        uniform    // the surface shared with the other simulators (uniform.go)
+	mu          sync.Mutex
+	users       []*User // by id, ascending
+	byCreated   []*User // by creation time, then id
+	lastCreated time.Time
+	byID        map[int64]*User
+	numbers     map[int64]*Number
+	calls       map[int64]*Call
+	callOrder   []int64
+	transfers   []Transfer
+	teams       map[int64]*Team
+	teamOrder   []int64
+	started     []StartedCall
+	faults      simfault.Queue
+	counter     simfault.Counter
+	nextID      int64
+	limit       int
+	window      time.Duration
+	winStart    time.Time
+	used        int
+	throttled   int
+	hookURL     string
+	hookToken   string
+	deliveries  []Delivery
+	api         webhookAPI // REST webhooks (webhookapi.go)
+	uni         uniform    // the surface shared with the other simulators (uniform.go)
 }
 
 // NewServer starts a simulator with no users and no rate limit.

@@ -2,16 +2,22 @@ package aircalltest
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxRecords is Aircall's cap on a listing: no next page is offered past
-// 10,000 records.
+// 10,000 records, and a page beyond them is empty, whatever the total.
 const MaxRecords = 10_000
+
+// createdEpoch is the creation time of the first user added without one;
+// each later one is created a second after the previous.
+var createdEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // User is a simulated Aircall user.
 type User struct {
@@ -24,6 +30,10 @@ type User struct {
 	// (see SetAvailability); empty computes it.
 	Availability string
 	Numbers      []Number
+	// CreatedAt is when the user was created (whole seconds); when zero,
+	// AddUser sets it one second after the last user's. Listings filter
+	// on it (from, to) and sort by it (order).
+	CreatedAt time.Time
 }
 
 // Number is a simulated Aircall number.
@@ -49,6 +59,14 @@ func (s *Server) addUserLocked(u User) User {
 	if u.AvailabilityStatus == "" {
 		u.AvailabilityStatus = "available"
 	}
+	if u.CreatedAt.IsZero() {
+		if s.lastCreated.IsZero() {
+			s.lastCreated = createdEpoch.Add(-time.Second)
+		}
+		u.CreatedAt = s.lastCreated.Add(time.Second)
+	}
+	u.CreatedAt = u.CreatedAt.UTC().Truncate(time.Second)
+	s.lastCreated = maxTime(s.lastCreated, u.CreatedAt)
 	u.Numbers = append([]Number(nil), u.Numbers...)
 	for i := range u.Numbers {
 		if u.Numbers[i].ID == 0 {
@@ -59,6 +77,7 @@ func (s *Server) addUserLocked(u User) User {
 	}
 	if old, ok := s.byID[u.ID]; ok {
 		*old = u
+		s.sortCreatedLocked()
 		return u
 	}
 	p := &u
@@ -67,7 +86,29 @@ func (s *Server) addUserLocked(u User) User {
 	if n := len(s.users); n > 1 && s.users[n-2].ID > u.ID {
 		sort.Slice(s.users, func(i, j int) bool { return s.users[i].ID < s.users[j].ID })
 	}
+	s.byCreated = append(s.byCreated, p)
+	if n := len(s.byCreated); n > 1 && createdLess(s.byCreated[n-1], s.byCreated[n-2]) {
+		s.sortCreatedLocked()
+	}
 	return u
+}
+
+func createdLess(a, b *User) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+func (s *Server) sortCreatedLocked() {
+	sort.SliceStable(s.byCreated, func(i, j int) bool { return createdLess(s.byCreated[i], s.byCreated[j]) })
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // SeedUsers adds n available users named "Agent i" with emails
@@ -112,12 +153,14 @@ type wireUser struct {
 	Email              string       `json:"email"`
 	Available          bool         `json:"available"`
 	AvailabilityStatus string       `json:"availability_status"`
+	CreatedAt          string       `json:"created_at"`
 	Numbers            []wireNumber `json:"numbers,omitempty"`
 }
 
 func (s *Server) wireUser(u *User, withNumbers bool) wireUser {
 	w := wireUser{ID: u.ID, DirectLink: s.URL() + "/v1/users/" + strconv.FormatInt(u.ID, 10),
-		Name: u.Name, Email: u.Email, Available: u.Available, AvailabilityStatus: u.AvailabilityStatus}
+		Name: u.Name, Email: u.Email, Available: u.Available, AvailabilityStatus: u.AvailabilityStatus,
+		CreatedAt: u.CreatedAt.Format("2006-01-02T15:04:05.000Z")}
 	if withNumbers {
 		w.Numbers = []wireNumber{}
 		for _, n := range u.Numbers {
@@ -132,18 +175,48 @@ func (s *Server) wireNumber(n *Number) wireNumber {
 }
 
 // listUsers serves GET /v1/users: page (default 1) and per_page (default
-// 20, at most 50), the users envelope and meta with absolute links on the
-// simulator's own host.
+// 20, at most 50); from and to (Unix seconds, inclusive) keep the users
+// created in that range; order (asc, the default, or desc) sorts by
+// creation. The answer is the users envelope and meta with absolute links
+// on the simulator's own host; like Aircall, no listing goes past
+// MaxRecords records (meta.total still counts every match).
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	page, per, ok := parsePage(w, r)
 	if !ok {
 		return
 	}
+	q := r.URL.Query()
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, "Invalid "+p.name, p.name+" must be a UNIX timestamp.")
+				return
+			}
+			*p.dst = n
+		}
+	}
+	order := q.Get("order")
+	if order != "" && order != "asc" && order != "desc" {
+		writeError(w, http.StatusBadRequest, "Invalid order", "order must be asc or desc.")
+		return
+	}
 	s.mu.Lock()
-	total := len(s.users)
-	lo, hi := pageBounds(page, per, total)
-	items := make([]wireUser, 0, hi-lo)
-	for _, u := range s.users[lo:hi] {
+	lo := sort.Search(len(s.byCreated), func(i int) bool { return s.byCreated[i].CreatedAt.Unix() >= from })
+	hi := sort.Search(len(s.byCreated), func(i int) bool { return s.byCreated[i].CreatedAt.Unix() > to })
+	match := s.byCreated[lo:max(lo, hi)]
+	total := len(match)
+	plo, phi := pageBounds(page, per, total)
+	items := make([]wireUser, 0, phi-plo)
+	for i := plo; i < phi; i++ {
+		u := match[i]
+		if order == "desc" {
+			u = match[total-1-i]
+		}
 		items = append(items, s.wireUser(u, false))
 	}
 	s.mu.Unlock()

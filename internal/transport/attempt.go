@@ -58,18 +58,30 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 		// A connection was had: even if a racing dial failed, the request
 		// may have gone out on this one.
 		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
-		ConnectDone: func(_, _ string, err error) {
-			if err != nil {
-				a.dialFailed.Store(true)
-			}
-		},
-		DNSDone: func(info httptrace.DNSDoneInfo) {
-			if info.Err != nil {
-				a.dialFailed.Store(true)
-			}
-		},
+		// No DNS or connect hooks: they make net/http build a second,
+		// lower-level trace on every request. A failed dial shows in the
+		// attempt's error instead (noteError).
 	}
 	return &a.ct
+}
+
+// noteError records what the last attempt's error says: a failed dial (DNS
+// or connect) reached no server.
+func (a *attempt) noteError(err error) {
+	if err != nil && isDialError(err) {
+		a.dialFailed.Store(true)
+	}
+}
+
+// isDialError reports whether err is a failure to resolve or connect, with
+// nothing sent: net's *OpError for the "dial" operation, or a DNS error.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 // notSent reports that the last attempt provably reached no server: a
@@ -142,6 +154,7 @@ func errorHandler(resp *http.Response, err error, _ int) (*http.Response, error)
 func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	now := time.Now()
 	if err != nil {
+		a.noteError(err)
 		a.lastErr = err
 		if a.debug {
 			a.log(ctx, "attempt failed", slogErr(err))

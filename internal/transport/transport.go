@@ -198,6 +198,10 @@ type Request struct {
 	Body any
 	// Out receives the decoded JSON body of a 2xx answer when non-nil.
 	Out any
+	// Decode, when set, decodes a 2xx body in place of json.Unmarshal into
+	// Out (a fast path with a fallback, say); a body is then required as
+	// with Out, and a Decode error is an unusable answer.
+	Decode func(body []byte) error
 	// AllowEmpty accepts a 2xx answer with an empty body, leaving Out as it
 	// is; by default Out makes a body required.
 	AllowEmpty bool
@@ -276,7 +280,7 @@ func (c *Client) do(ctx context.Context, req *Request, rec *record) (*Response, 
 	}
 	c.account.budget.refund()
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, RequestID: c.requestID(resp.Header), Attempts: a.attempts}
-	if req.Out == nil {
+	if req.Out == nil && req.Decode == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
 		return out, nil
 	}
@@ -295,7 +299,12 @@ func (c *Client) do(ctx context.Context, req *Request, rec *record) (*Response, 
 		}
 		return nil, a.unusable(ctx, resp, "the answer has no body where one was expected", nil)
 	}
-	if err := json.Unmarshal(data, req.Out); err != nil {
+	if req.Decode != nil {
+		err = req.Decode(data)
+	} else {
+		err = json.Unmarshal(data, req.Out)
+	}
+	if err != nil {
 		return nil, a.unusable(ctx, resp, "the body is not the expected JSON", err)
 	}
 	if req.Check != nil {
