@@ -147,7 +147,7 @@ func errorHandler(resp *http.Response, err error, _ int) (*http.Response, error)
 	return resp, nil
 }
 
-// checkRetry is the retry policy of DESIGN.md: a request that can ring a
+// checkRetry is the retry policy: a request that can ring a
 // phone is sent again only after a 429 or when nothing was written; reads
 // and deletes also retry connection errors and 502/503/504. Every retry
 // spends the account's retry budget.
