@@ -1,13 +1,10 @@
 package benchmarks_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 
 	"golang.org/x/time/rate"
@@ -106,30 +103,8 @@ type jcMakeResponse struct {
 
 var makeAnswer = []byte(`{"status":"success","message":"Call initiated successfully","data":{"call_id":"CA1234567890","from":"+14155550100","to":"+14155550123","agent_id":7,"direction":"outbound","status":"ringing"}}`)
 
-// fixedServer answers the users page and the click-to-call POST with fixed
-// bytes after checking the Authorization header (as JustCall does).
-func fixedServer(tb testing.TB) *httptest.Server {
-	page := usersPageJSON(1, 100, 0, "")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if r.Header.Get("Authorization") != benchAuth {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/v2.1/users":
-			_, _ = w.Write(page)
-		case r.Method == http.MethodPost && r.URL.Path == "/v2/calls/make":
-			_, _ = w.Write(makeAnswer)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-		}
-	}))
-	tb.Cleanup(srv.Close)
-	return srv
-}
-
+// benchClient is the library's JustCall client on srv, through its own
+// HTTP client built like the bare side's, with no client-side rate limit.
 func benchClient(b *testing.B, srv *httptest.Server) (*justcall.Client, *http.Client) {
 	hc := newHTTPClient(4)
 	b.Cleanup(func() { closeIdle(hc) })
@@ -144,93 +119,14 @@ func benchClient(b *testing.B, srv *httptest.Server) (*justcall.Client, *http.Cl
 // BenchmarkUsersPage lists one full page of 100 users (the answer's null
 // next_page_link ends the listing after one request).
 func BenchmarkUsersPage(b *testing.B) {
-	srv := fixedServer(b)
-	b.Run("impl=library", func(b *testing.B) {
-		c, _ := benchClient(b, srv)
-		opts := &justcall.ListUsersOptions{PerPage: 100}
-		b.ReportAllocs()
-		for b.Loop() {
-			n := 0
-			for u, err := range c.Users.List(b.Context(), opts) {
-				if err != nil {
-					b.Fatal(err)
-				}
-				if u.ID != 0 {
-					n++
-				}
-			}
-			if n != 100 {
-				b.Fatalf("listed %d users, want 100", n)
-			}
-		}
-	})
-	b.Run("impl=bare", func(b *testing.B) {
-		hc := newHTTPClient(4)
-		b.Cleanup(func() { closeIdle(hc) })
-		b.ReportAllocs()
-		for b.Loop() {
-			q := url.Values{"per_page": {"100"}, "page": {"0"}}
-			req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, srv.URL+"/v2.1/users?"+q.Encode(), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Authorization", benchAuth)
-			req.Header.Set("Accept", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var p jcUsersPage
-			err = json.NewDecoder(resp.Body).Decode(&p)
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK || len(p.Data) != 100 {
-				b.Fatalf("status %d, %d users, err %v", resp.StatusCode, len(p.Data), err)
-			}
-		}
-	})
+	srv := sideServer(b)
+	b.Run("impl=library", libUsersPage(srv, 100))
+	b.Run("impl=bare", bareUsersPage(srv, 100))
 }
 
 // BenchmarkMakeCall places one click-to-call call.
 func BenchmarkMakeCall(b *testing.B) {
-	srv := fixedServer(b)
-	b.Run("impl=library", func(b *testing.B) {
-		c, _ := benchClient(b, srv)
-		b.ReportAllocs()
-		for b.Loop() {
-			call, err := c.Calls.Make(b.Context(), justcall.MakeCallRequest{From: "+14155550100", To: "+14155550123", AgentID: 7})
-			if err != nil || call.CallID == "" {
-				b.Fatalf("%v %v", call, err)
-			}
-		}
-	})
-	b.Run("impl=bare", func(b *testing.B) {
-		hc := newHTTPClient(4)
-		b.Cleanup(func() { closeIdle(hc) })
-		b.ReportAllocs()
-		for b.Loop() {
-			body, err := json.Marshal(jcMakeBody{From: "+14155550100", To: "+14155550123", AgentID: 7})
-			if err != nil {
-				b.Fatal(err)
-			}
-			req, err := http.NewRequestWithContext(b.Context(), http.MethodPost, srv.URL+"/v2/calls/make", bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Authorization", benchAuth)
-			req.Header.Set("Accept", "application/json")
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out jcMakeResponse
-			err = json.NewDecoder(resp.Body).Decode(&out)
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK || out.Data.CallID == "" {
-				b.Fatalf("status %d, err %v", resp.StatusCode, err)
-			}
-		}
-	})
+	srv := sideServer(b)
+	b.Run("impl=library", libMakeCall(srv))
+	b.Run("impl=bare", bareMakeCall(srv))
 }

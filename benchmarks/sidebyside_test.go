@@ -221,8 +221,10 @@ func bareMakeCall(srv *httptest.Server) func(b *testing.B) {
 	}
 }
 
-// sideServer is fixedServer with two users pages: per_page=5 answers 5
-// users, any other per_page 100 (both end the listing: next_page_link null).
+// sideServer answers the users page and the click-to-call POST with fixed
+// bytes after checking the Authorization header (as JustCall does):
+// per_page=5 answers 5 users, any other per_page 100 (both end the
+// listing: next_page_link null).
 func sideServer(tb testing.TB) *httptest.Server {
 	small, page := usersPageJSON(1, 5, 0, ""), usersPageJSON(1, 100, 0, "")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
