@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
@@ -233,18 +232,7 @@ func (s *CallRoutersService) List(ctx context.Context, opts *ListCallRoutersOpti
 	if opts != nil && opts.OfficeID != 0 {
 		q.Set("office_id", strconv.FormatInt(opts.OfficeID, 10))
 	}
-	return paginate.Cursor(ctx, func(ctx context.Context, cursor string) ([]CallRouter, string, error) {
-		page := cloneQuery(q)
-		if cursor != "" {
-			page.Set("cursor", cursor)
-		}
-		var out struct {
-			Cursor string       `json:"cursor"`
-			Items  []CallRouter `json:"items"`
-		}
-		_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/api/v2/callrouters", Query: page, Out: &out})
-		return out.Items, out.Cursor, err
-	})
+	return listCursor[CallRouter](ctx, s.c, "/api/v2/callrouters", q)
 }
 
 // Update changes the fields of req that are not nil. Dialpad allows one
@@ -475,12 +463,4 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func cloneQuery(q url.Values) url.Values {
-	out := make(url.Values, len(q)+1)
-	for k, v := range q {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
 }

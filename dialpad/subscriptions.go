@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 )
 
@@ -213,18 +212,7 @@ func (s *CallSubscriptionsService) List(ctx context.Context, opts *ListCallSubsc
 			q.Set("target_type", opts.TargetType)
 		}
 	}
-	return paginate.Cursor(ctx, func(ctx context.Context, cursor string) ([]CallSubscription, string, error) {
-		page := cloneQuery(q)
-		if cursor != "" {
-			page.Set("cursor", cursor)
-		}
-		var out struct {
-			Cursor string             `json:"cursor"`
-			Items  []CallSubscription `json:"items"`
-		}
-		_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/api/v2/subscriptions/call", Query: page, Out: &out})
-		return out.Items, out.Cursor, err
-	})
+	return listCursor[CallSubscription](ctx, s.c, "/api/v2/subscriptions/call", q)
 }
 
 // Update changes the fields of req that are not nil (with none set it

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,8 +15,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
-	"github.com/switchboard-go/switchboard/internal/paginate"
-	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/telephony"
 )
 
@@ -194,22 +191,7 @@ func (s *UsersService) List(ctx context.Context, opts *ListUsersOptions) iter.Se
 	if err != nil {
 		return func(yield func(User, error) bool) { yield(User{}, err) }
 	}
-	return paginate.Cursor(ctx, func(ctx context.Context, cursor string) ([]User, string, error) {
-		return s.page(ctx, q, cursor)
-	})
-}
-
-func (s *UsersService) page(ctx context.Context, q url.Values, cursor string) ([]User, string, error) {
-	page := cloneQuery(q)
-	if cursor != "" {
-		page.Set("cursor", cursor)
-	}
-	var out struct {
-		Cursor string `json:"cursor"`
-		Items  []User `json:"items"`
-	}
-	_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/api/v2/users", Query: page, Out: &out})
-	return out.Items, out.Cursor, err
+	return listCursor[User](ctx, s.c, "/api/v2/users", q)
 }
 
 // SetEmailCacheTTL sets how long FindByEmail remembers a user (default
@@ -292,7 +274,7 @@ func (s *UsersService) remember(key string, u *User, err error) {
 func (s *UsersService) fetchByEmail(ctx context.Context, email string) (*User, error) {
 	q := url.Values{"email": {email}}
 	// One page is enough: Dialpad's email filter returns the matching user.
-	items, _, err := s.page(ctx, q, "")
+	items, _, err := cursorPage[User](ctx, s.c, "/api/v2/users", q, "")
 	if err != nil {
 		return nil, err
 	}

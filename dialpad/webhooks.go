@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/switchboard-go/switchboard/internal/jsonx"
-	"github.com/switchboard-go/switchboard/internal/paginate"
 	"github.com/switchboard-go/switchboard/internal/transport"
 	"github.com/switchboard-go/switchboard/internal/webhook"
 	"github.com/switchboard-go/switchboard/telephony"
@@ -127,18 +125,7 @@ func (s *WebhooksService) Get(ctx context.Context, id int64) (*Webhook, error) {
 //
 // API: GET /api/v2/webhooks
 func (s *WebhooksService) List(ctx context.Context) iter.Seq2[Webhook, error] {
-	return paginate.Cursor(ctx, func(ctx context.Context, cursor string) ([]Webhook, string, error) {
-		q := url.Values{}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var out struct {
-			Cursor string    `json:"cursor"`
-			Items  []Webhook `json:"items"`
-		}
-		_, err := s.c.t.Do(ctx, &transport.Request{Method: http.MethodGet, Path: "/api/v2/webhooks", Query: q, Out: &out})
-		return out.Items, out.Cursor, err
-	})
+	return listCursor[Webhook](ctx, s.c, "/api/v2/webhooks", nil)
 }
 
 // Update changes the fields of req that are not nil; with none set it
