@@ -221,7 +221,11 @@ func (h *RoutingHandler) take(ctx context.Context, ev *Event) (string, string, e
 
 // takeCall claims an inbound call and queues its routing.
 func (h *RoutingHandler) takeCall(ctx context.Context, in telephony.InboundCall, id int64) (string, error) {
-	first, err := h.claims.Claim(ctx, routeKey(in.CallID), h.opts.DedupeTTL)
+	// The claim outlives the request (the call is routed after the 200):
+	// a client that hung up must not make it look like a store failure.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	first, err := h.claims.Claim(cctx, routeKey(in.CallID), h.opts.DedupeTTL)
+	cancel()
 	if err != nil {
 		// Without the shared claim another replica may be transferring
 		// this call: leave it to Aircall rather than risk two transfers.

@@ -257,7 +257,8 @@ func (m *LastAgentMemory) askHistory(ctx context.Context, c *Client, provider, c
 		if err != nil {
 			return lastAgentValue{}, fmt.Errorf("last agent memory: asking %s's call history: %w", provider, err)
 		}
-		if r.Answered() {
+		// An answered call that names no agent tells nothing: look further.
+		if r.Answered() && (r.AgentID != "" || r.AgentEmail != "") {
 			v = lastAgentValue{ID: r.AgentID, Email: r.AgentEmail}
 			break
 		}

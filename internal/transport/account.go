@@ -53,6 +53,7 @@ type Account struct {
 	// the local windows above are then scaled to this process's share
 	// and used only while shared cannot be reached.
 	shared   state.Limits
+	store    *state.Store   // kept alive: the registry is keyed by its address
 	key      string         // the account's name in shared: a hash, never a secret
 	spec     []state.Window // the windows as shared counts them
 	share    float64
@@ -76,7 +77,7 @@ func accountFor(provider, baseURL, credential string, windows []Window, tracked 
 	if a, ok := accounts.Load(reg); ok {
 		return a.(*Account)
 	}
-	a := &Account{keyed: map[string]*KeyedLimiter{}, key: provider + ":" + key[:32], shared: st.Limits(), share: st.LocalShare()}
+	a := &Account{keyed: map[string]*KeyedLimiter{}, key: provider + ":" + key[:32], shared: st.Limits(), store: st, share: st.LocalShare()}
 	a.budget.tokens = budgetMax
 	for i, w := range windows {
 		limit := w.Limit
@@ -154,13 +155,15 @@ func perSecond(n int, period time.Duration) rate.Limit {
 
 // Block makes no request of this account start before now+d, in every
 // replica when the state is shared.
-func (a *Account) Block(d time.Duration) {
+func (a *Account) Block(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	if a.sharedUp() {
-		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
-		if err := a.shared.Block(ctx, a.key, time.Now().Add(d)); err != nil {
+	if a.sharedUp() && ctx.Err() == nil {
+		// Bounded by the caller's context too: a stalled store must not
+		// hold the answer past the caller's deadline.
+		ctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		if err := a.shared.Block(ctx, a.key, time.Now().Add(d)); err != nil && ctx.Err() == nil {
 			a.sharedFailed(&storeError{err})
 		}
 		cancel()
@@ -262,6 +265,9 @@ const sharedTimeout = 2 * time.Second
 // try, sleeping between tries. Errors of the store come back as
 // *storeError.
 func (a *Account) waitShared(ctx context.Context, maxWait time.Duration) error {
+	// No reservation is held between tries, so several waiters may wake
+	// for one slot: the total wait, not each sleep, is bounded by maxWait.
+	var waited time.Duration
 	for {
 		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
 		d, err := a.shared.Admit(sctx, a.key, a.specNow(), time.Now())
@@ -275,7 +281,7 @@ func (a *Account) waitShared(ctx context.Context, maxWait time.Duration) error {
 		if d <= 0 {
 			return nil
 		}
-		if d > maxWait {
+		if waited+d > maxWait {
 			return &errWaitTooLong{wait: d}
 		}
 		if exceedsDeadline(ctx, d) {
@@ -284,6 +290,7 @@ func (a *Account) waitShared(ctx context.Context, maxWait time.Duration) error {
 		if err := sleep(ctx, d); err != nil {
 			return err
 		}
+		waited += d
 	}
 }
 

@@ -175,7 +175,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 		return a.retry(ctx, cost, a.jitter(), err)
 	}
 	a.status = resp.StatusCode
-	exhausted, found := a.c.observe(resp.Header)
+	exhausted, found := a.c.observe(ctx, resp.Header)
 	if a.debug {
 		a.log(ctx, "attempt answered", "status", resp.StatusCode)
 	}
@@ -197,7 +197,7 @@ func (a *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 			return false, nil
 		}
 		// Everyone on this account waits, not just this caller.
-		a.c.account.Block(wait)
+		a.c.account.Block(ctx, wait)
 		return a.retry(ctx, budgetRetryCost, wait, nil)
 	case !a.idempotent:
 		return false, nil
@@ -305,7 +305,10 @@ func (a *attempt) fail(ctx context.Context, resp *http.Response, err error) erro
 			// flight, and the answer says what the provider did.
 			e.Kind, e.StatusCode = telephony.KindForStatus(a.status), a.status
 			e.Message = "the context ended while waiting to retry"
-		case !a.idempotent && a.wrote.Load():
+		case !a.idempotent && a.attempts > 0 && !a.notSent():
+			// net/http may return on the cancellation before its write
+			// goroutine reported the write: unless the connection provably
+			// failed, the request may be at the provider.
 			e.Kind = telephony.ErrOutcomeUnknown
 			e.Message = "the context ended after the request was sent; it may have been carried out, check before sending it again"
 		default:

@@ -70,7 +70,7 @@ func (k *KeyedLimiter) Take(ctx context.Context, key string, maxWait time.Durati
 func (k *KeyedLimiter) try(ctx context.Context, key string) (time.Duration, bool, error) {
 	if k.a.sharedUp() {
 		sctx, cancel := context.WithTimeout(ctx, sharedTimeout)
-		d, err := k.a.shared.Take(sctx, k.name, key, k.every, k.burst, time.Now())
+		d, err := k.a.shared.Take(sctx, k.sharedName(), key, k.every, k.burst, time.Now())
 		cancel()
 		if err == nil {
 			return d, true, nil
@@ -90,7 +90,7 @@ func (k *KeyedLimiter) releaser(key string, shared bool) func() {
 			if shared {
 				ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 				defer cancel()
-				if err := k.a.shared.Return(ctx, k.name, key, k.every, k.burst, time.Now()); err != nil {
+				if err := k.a.shared.Return(ctx, k.sharedName(), key, k.every, k.burst, time.Now()); err != nil {
 					k.a.sharedFailed(&storeError{err})
 				}
 				return
@@ -99,6 +99,10 @@ func (k *KeyedLimiter) releaser(key string, shared bool) func() {
 		})
 	}
 }
+
+// sharedName scopes the family to its account in the shared state: two
+// accounts (tenants, sandbox and production) never share a bucket.
+func (k *KeyedLimiter) sharedName() string { return k.a.key + "/" + k.name }
 
 // gcra is an in-memory family of GCRA buckets: per key, the theoretical
 // arrival time of the next request. A key whose tat has passed is a full

@@ -252,7 +252,7 @@ func TestR9GateAndNoEndlessWait(t *testing.T) {
 	var te *telephony.Error
 	require.ErrorAs(t, err, &te, "want RetryAfter 1h, got %v", err)
 	assert.Equal(t, time.Hour, te.RetryAfter, "want RetryAfter 1h, got %v", err)
-	c2.Account().Block(time.Hour)
+	c2.Account().Block(t.Context(), time.Hour)
 	start := time.Now()
 	_, err = c2.Do(context.Background(), &Request{Method: http.MethodGet, Path: "/x"})
 	t.Logf("R9 closed gate (1h) with a context without deadline: returned in %v: %v", time.Since(start).Round(time.Microsecond), err)

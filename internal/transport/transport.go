@@ -452,7 +452,7 @@ func canonical(k string) string {
 // exhausted window that is not counted closes the gate until its reset. It
 // returns the longest reset wait of the exhausted windows, for a 429
 // without Retry-After.
-func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
+func (c *Client) observe(ctx context.Context, h http.Header) (exhausted time.Duration, found bool) {
 	now := time.Now()
 	for _, w := range c.rateHeaders {
 		limit, hasLimit := 0, false
@@ -471,13 +471,13 @@ func (c *Client) observe(h http.Header) (exhausted time.Duration, found bool) {
 			continue
 		}
 		if w.Window >= 0 {
-			c.account.report(w.Window, limit, hasLimit, rem, hasRem, now.Add(wait), hasReset)
+			c.account.report(ctx, w.Window, limit, hasLimit, rem, hasRem, now.Add(wait), hasReset)
 		}
 		if hasRem && rem == 0 && hasReset {
 			if w.Window < 0 {
 				// Not counted as a window: close the gate, for at most
 				// an hour whatever the header says.
-				c.account.Block(min(wait, time.Hour))
+				c.account.Block(ctx, min(wait, time.Hour))
 			}
 			exhausted, found = max(exhausted, wait), true
 		}

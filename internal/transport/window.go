@@ -97,16 +97,16 @@ func (a *Account) limiters() []*rate.Limiter {
 // lower of our count and the provider's is kept: the provider also counts
 // other processes using the account, ours also counts requests still in
 // flight. A zero limit is ignored: it would block every caller forever.
-func (a *Account) report(i int, limit int, hasLimit bool, remaining int, hasRem bool, reset time.Time, hasReset bool) {
+func (a *Account) report(ctx context.Context, i int, limit int, hasLimit bool, remaining int, hasRem bool, reset time.Time, hasReset bool) {
 	if a.shared != nil {
-		if !a.sharedUp() {
+		if !a.sharedUp() || ctx.Err() != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		ctx, cancel := context.WithTimeout(ctx, sharedTimeout)
 		defer cancel()
 		r := state.Report{Limit: limit, HasLimit: hasLimit, Remaining: remaining, HasRemaining: hasRem, Reset: reset, HasReset: hasReset}
 		err := a.shared.Report(ctx, a.key, a.specNow(), i, r, time.Now())
-		if err == nil {
+		if err == nil || ctx.Err() != nil {
 			return
 		}
 		// The local share stands in while the shared state is down; the

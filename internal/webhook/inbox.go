@@ -262,7 +262,11 @@ func (in *Inbox) refuse(ctx context.Context, ev telephony.CallEvent, why string)
 // claim takes k in the store; when the store fails, in this process's own
 // memory (a replica may then handle a redelivery another one handled).
 func (in *Inbox) claim(ctx context.Context, k state.Key) (bool, error) {
-	first, err := in.claims.Claim(ctx, k, in.cfg.DedupeTTL)
+	// Not bound to the request: a client that left must not look like a
+	// store failure.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	first, err := in.claims.Claim(cctx, k, in.cfg.DedupeTTL)
 	if err == nil {
 		return first, nil
 	}

@@ -555,8 +555,10 @@ return 0
 // reset (XCLAIM JUSTID, which does not count a delivery).
 // KEYS: lock, stream. ARGV: token, lock ms, group, consumer, id.
 var heartbeatScript = redis.NewScript(`
-redis.call('XCLAIM', KEYS[2], ARGV[3], ARGV[4], 0, ARGV[5], 'JUSTID')
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  -- the entry's claim is renewed only while the lock is ours: a lost lock
+  -- must not pull the entry back from the consumer now running it
+  redis.call('XCLAIM', KEYS[2], ARGV[3], ARGV[4], 0, ARGV[5], 'JUSTID')
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end

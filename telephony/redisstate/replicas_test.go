@@ -384,3 +384,29 @@ func BenchmarkCallState(b *testing.B) {
 		})
 	}
 }
+
+// Per-endpoint buckets belong to their account: two Dialpad accounts on
+// one Redis (here two simulators, so two base URLs) each get their own
+// five initiations per minute for the same user id.
+func TestReplicasPerUserLimitIsPerAccount(t *testing.T) {
+	opts := redistest.Options(t)
+	redistest.Client(t)
+	st := replicaStores(t, "redis", 1, opts)[0]
+	placed := 0
+	for range 2 {
+		sim := dialpadtest.NewServer()
+		defer sim.Close()
+		sim.SetRateLimit(dialpadtest.RateLimit{CallsPerUserPerMinute: 5})
+		user := sim.SeedUsers(1)[0]
+		dp, err := dialpad.New(dialpadtest.APIKey, telephony.WithBaseURL(sim.URL()), telephony.WithState(st),
+			telephony.WithMaxRetryWait(50*time.Millisecond), telephony.WithMaxAttempts(1))
+		require.NoError(t, err)
+		for range 6 {
+			if _, err := dp.Calls.Initiate(context.Background(), dialpad.InitiateCallRequest{PhoneNumber: "+14155550100", UserID: user.ID}); err == nil {
+				placed++
+			}
+		}
+	}
+	t.Logf("two Dialpad accounts on one Redis, 6 dials each for the same user id: %d placed", placed)
+	assert.Equal(t, 10, placed, "five per account, not five in all")
+}
