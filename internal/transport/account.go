@@ -234,6 +234,7 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 		r := l.ReserveN(now, 1)
 		if !r.OK() {
 			cancelAll(rs, now)
+			a.untakeWindows()
 			return &errWaitTooLong{wait: time.Hour}
 		}
 		rs = append(rs, r)
@@ -244,14 +245,17 @@ func (a *Account) wait(ctx context.Context, maxWait time.Duration) error {
 	}
 	if delay > maxWait {
 		cancelAll(rs, now)
+		a.untakeWindows()
 		return &errWaitTooLong{wait: delay}
 	}
 	if exceedsDeadline(ctx, delay) {
 		cancelAll(rs, now)
+		a.untakeWindows()
 		return &errWaitTooLong{wait: delay, deadline: true}
 	}
 	if err := sleep(ctx, delay); err != nil {
 		cancelAll(rs, time.Now())
+		a.untakeWindows()
 		return err
 	}
 	return nil

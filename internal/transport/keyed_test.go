@@ -1,12 +1,15 @@
 package transport
 
 import (
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/switchboard-go/switchboard/internal/testenv"
+	"github.com/switchboard-go/switchboard/telephony"
 )
 
 // keyedRun takes passes tokens for each of users keys (5 per minute per
@@ -55,4 +58,32 @@ func TestKeyedForgetsOnlyFullBuckets(t *testing.T) {
 	assert.Less(t, g.keys(), 10_000, "full buckets were dropped")
 	assert.GreaterOrEqual(t, g.keys(), 5000, "live buckets kept")
 	assert.Zero(t, g.take("new-1", later.Add(time.Millisecond)), "a live bucket still has tokens (burst 5)")
+}
+
+// A request the smooth limiter refuses gives back the slot it took from a
+// counted window: the provider's window must not drain with nothing sent.
+func TestRefusedRequestGivesItsWindowSlotBack(t *testing.T) {
+	srv, n := counting(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Limit", "30")
+		w.Header().Set("X-Remaining", "29")
+		w.Header().Set("X-Reset", "60")
+		_, _ = w.Write([]byte(`{}`))
+	})
+	defer srv.Close()
+	c := newTestClientCfg(t, srv.URL, func(cfg *Config) {
+		cfg.Windows = []Window{{Limit: 30, Period: time.Minute}}
+		cfg.RateHeaders = []HeaderWindow{{Limit: "X-Limit", Remaining: "X-Remaining", Reset: "X-Reset", Window: 0}}
+	}, telephony.WithRateLimit(1, 1), telephony.WithMaxRetryWait(10*time.Millisecond))
+	_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x", AllowEmpty: true})
+	require.NoError(t, err)
+	for range 3 {
+		_, err := c.Do(t.Context(), &Request{Method: http.MethodGet, Path: "/x", AllowEmpty: true})
+		require.ErrorIs(t, err, telephony.ErrRateLimited, "refused by the 1/s limiter")
+	}
+	a := c.Account()
+	a.mu.Lock()
+	remaining := a.windows[0].remaining
+	a.mu.Unlock()
+	assert.Equal(t, int64(1), n.Load(), "one request sent")
+	assert.Equal(t, 29, remaining, "the refused requests took nothing from the window")
 }

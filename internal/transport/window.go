@@ -74,6 +74,19 @@ func (a *Account) takeWindows(now time.Time) time.Duration {
 	return 0
 }
 
+// untakeWindows gives back the request takeWindows took when the request
+// then did not go (a smooth limiter refused it, or the caller gave up):
+// a counted window must not drain with nothing sent.
+func (a *Account) untakeWindows() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, w := range a.windows {
+		if w.tracked && w.limit > 0 && w.period > 0 && w.remaining < w.limit {
+			w.remaining++
+		}
+	}
+}
+
 func (a *Account) limiters() []*rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -121,6 +134,12 @@ func (a *Account) report(ctx context.Context, i int, limit int, hasLimit bool, r
 		return
 	}
 	w := a.windows[i]
+	// A window not counted until now (WithRateLimit set its documented
+	// limit aside until the headers came) takes the provider's count as
+	// it is: our own count of it is not a count.
+	if w.tracked && w.limit <= 0 && hasRem {
+		defer func() { w.remaining = remaining }()
+	}
 	if hasLimit && limit > 0 && limit != w.limit {
 		w.limit = limit
 		if w.limiter != nil {
