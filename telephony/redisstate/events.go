@@ -43,9 +43,10 @@ func newEventLog(c redis.UniversalClient, prefix string, defaults state.ConsumeO
 const (
 	// groupName is the consumer group of every stream.
 	groupName = "switchboard"
-	// maxStreamLen bounds a stream and its dead-letter stream (MAXLEN ~, so
-	// Redis trims whole nodes, a little past it). Past it the oldest entries
-	// go, processed or not: a backlog that long means no consumer runs.
+	// maxStreamLen bounds a stream's backlog (settled entries are deleted):
+	// a full stream refuses new events, which the handler then answers 503
+	// or processes in process, logged. The dead-letter stream is trimmed
+	// (MAXLEN ~) past it, oldest first.
 	maxStreamLen = 1_000_000
 	// doneTTL is how long a processed key is remembered: a redelivery later
 	// than that is processed again.
@@ -83,17 +84,25 @@ func (e *eventLog) deadKey(stream string) string   { return e.prefix + "dead:{" 
 // memory: whether it survives a crash of Redis itself depends on how Redis
 // persists and replicates (appendonly, replicas).
 func (e *eventLog) Append(ctx context.Context, stream string, key state.Key, payload []byte) error {
-	err := e.c.XAdd(ctx, &redis.XAddArgs{
-		Stream: e.streamKey(stream),
-		MaxLen: maxStreamLen,
-		Approx: true,
-		Values: []any{"k", key.String(), "p", payload},
-	}).Err()
+	n, err := appendScript.Run(ctx, e.c, []string{e.streamKey(stream)}, maxStreamLen, key.String(), payload).Int64()
 	if err != nil {
 		return fmt.Errorf("redisstate: appending to stream %q: %w", stream, err)
 	}
+	if n < 0 {
+		return fmt.Errorf("redisstate: stream %q holds %d events not yet processed: refusing more rather than dropping any (is a consumer running?)", stream, maxStreamLen)
+	}
 	return nil
 }
+
+// appendScript adds an entry unless the stream is full. Processed entries
+// are deleted (XDEL) when they are settled, so the length is the backlog:
+// a full stream refuses (-1) instead of trimming entries nobody processed.
+// KEYS: stream. ARGV: max length, key, payload.
+var appendScript = redis.NewScript(`
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
+redis.call('XADD', KEYS[1], '*', 'k', ARGV[2], 'p', ARGV[3])
+return 1
+`)
 
 // DeadLetters returns up to max dead-lettered entries of stream, oldest
 // first (XRANGE of its dead-letter stream). A max below 1 returns none.
@@ -543,6 +552,7 @@ func (c *consumer) start(ctx context.Context, m redis.XMessage) {
 var beginScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('XACK', KEYS[4], ARGV[3], ARGV[4])
+  redis.call('XDEL', KEYS[4], ARGV[4])
   redis.call('DEL', KEYS[3])
   return 2
 end
@@ -571,6 +581,7 @@ return 0
 var doneScript = redis.NewScript(`
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 redis.call('XACK', KEYS[4], ARGV[3], ARGV[4])
+redis.call('XDEL', KEYS[4], ARGV[4])
 redis.call('DEL', KEYS[3])
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
@@ -596,6 +607,7 @@ if force or n >= tonumber(ARGV[5]) then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*',
     'k', ARGV[7], 'p', ARGV[8], 'n', n, 'e', ARGV[6], 'id', ARGV[3])
   redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+  redis.call('XDEL', KEYS[3], ARGV[3])
   redis.call('DEL', KEYS[2])
   return {n, 1}
 end
