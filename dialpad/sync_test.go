@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,7 @@ import (
 // retry is processed.
 func TestWebhookSyncWithDialpadRetries(t *testing.T) {
 	_, sim := newTestClient(t)
+	sim.SetEventRetryDelay(20 * time.Millisecond) // Dialpad waits 2 s
 	var calls, hangups atomic.Int64
 	h, err := dialpad.NewWebhookHandler(func(_ context.Context, ev telephony.CallEvent) error {
 		if ev.Type != "hangup" {

@@ -28,11 +28,15 @@ type Delivery struct {
 
 // Webhook delivery: events go out in order, one at a time, from a goroutine
 // that exists only while there is something to send. A 5xx or a connection
-// error is retried (Dialpad retries 5xx for call events, not 4xx).
+// error is retried as Dialpad documents for call events: three retries,
+// about 2, 4 and 8 s after the failures (SetEventRetryDelay shortens the
+// clock for tests); a 4xx is never retried.
 const (
 	eventTimeout  = 5 * time.Second
-	eventAttempts = 3
-	eventBackoff  = 20 * time.Millisecond
+	eventAttempts = 4 // the delivery and three retries
+	// DefaultEventRetryDelay is the first retry's delay; each next one
+	// doubles it (2, 4, 8 s).
+	DefaultEventRetryDelay = 2 * time.Second
 )
 
 type webhook struct {
@@ -145,6 +149,7 @@ func (q *eventQueue) deliver(h webhook, ev pendingEvent) Delivery {
 		d.Err = err.Error()
 		return d
 	}
+	delay := q.s.eventRetryDelay()
 	for d.Attempts < eventAttempts {
 		d.Attempts++
 		status, err := q.post(h.url, ctype, body)
@@ -155,9 +160,30 @@ func (q *eventQueue) deliver(h webhook, ev pendingEvent) Delivery {
 		if err == nil && status < 500 {
 			return d
 		}
-		time.Sleep(eventBackoff)
+		if d.Attempts < eventAttempts {
+			time.Sleep(delay)
+			delay *= 2
+		}
 	}
 	return d
+}
+
+// SetEventRetryDelay sets the delay before the first retry of a failed
+// call-event delivery (DefaultEventRetryDelay, Dialpad's 2 s); the next
+// retries wait twice and four times as long. Tests shorten it.
+func (s *Server) SetEventRetryDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retryDelay = d
+}
+
+func (s *Server) eventRetryDelay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.retryDelay <= 0 {
+		return DefaultEventRetryDelay
+	}
+	return s.retryDelay
 }
 
 func (q *eventQueue) post(url, ctype string, body []byte) (int, error) {

@@ -108,11 +108,12 @@ type RateLimit struct {
 
 // Server is the simulator. Its methods are safe for concurrent use.
 type Server struct {
-	ts      *httptest.Server
-	out     *http.Client // carries routing requests and webhooks
-	mux     *http.ServeMux
-	closing chan struct{}
-	once    sync.Once
+	retryDelay time.Duration // first retry of a failed event delivery (events.go)
+	ts         *httptest.Server
+	out        *http.Client // carries routing requests and webhooks
+	mux        *http.ServeMux
+	closing    chan struct{}
+	once       sync.Once
 
 	mu          sync.Mutex
 	nextID      int64
