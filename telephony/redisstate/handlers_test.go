@@ -54,17 +54,8 @@ func (c *counts) snapshot() map[string]int {
 // retry and claim times.
 func durableStores(t *testing.T, n int, opts *redis.Options) []*state.Store {
 	t.Helper()
-	prefix := redistest.Prefix(t)
-	out := make([]*state.Store, n)
-	for i := range out {
-		c := redis.NewClient(opts)
-		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstate.New(c, redisstate.Options{Prefix: prefix, Replicas: n,
-			Consume: state.ConsumeOptions{RetryBackoff: 20 * time.Millisecond, ClaimIdle: 300 * time.Millisecond}})
-		require.NoError(t, err)
-		out[i] = st
-	}
-	return out
+	return redisStores(t, n, opts, redisstate.Options{
+		Consume: state.ConsumeOptions{RetryBackoff: 20 * time.Millisecond, ClaimIdle: 300 * time.Millisecond}})
 }
 
 // Aircall events delivered to two replicas, each event twice (once to

@@ -33,16 +33,26 @@ import (
 // connection, as n processes would have; "memory" gives n memory stores.
 func replicaStores(t *testing.T, kind string, n int, opts *redis.Options) []*state.Store {
 	t.Helper()
-	prefix := redistest.Prefix(t)
+	if kind == "memory" {
+		out := make([]*state.Store, n)
+		for i := range out {
+			out[i] = state.Memory()
+		}
+		return out
+	}
+	return redisStores(t, n, opts, redisstate.Options{})
+}
+
+// redisStores returns n Redis stores sharing one fresh prefix (set in
+// ro, with Replicas n), each on its own connection.
+func redisStores(t *testing.T, n int, opts *redis.Options, ro redisstate.Options) []*state.Store {
+	t.Helper()
+	ro.Prefix, ro.Replicas = redistest.Prefix(t), n
 	out := make([]*state.Store, n)
 	for i := range out {
-		if kind == "memory" {
-			out[i] = state.Memory()
-			continue
-		}
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstate.New(c, redisstate.Options{Prefix: prefix, Replicas: n})
+		st, err := redisstate.New(c, ro)
 		require.NoError(t, err)
 		out[i] = st
 	}
