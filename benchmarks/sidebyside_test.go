@@ -256,28 +256,23 @@ func sideServer(tb testing.TB) *httptest.Server {
 func TestOverheadSideBySide(t *testing.T) {
 	testenv.Long(t)
 	srv := sideServer(t)
-	// Calls.Make checks From and To are possible E.164 numbers
-	// (telephony.ValidateE164, libphonenumber, added on main after the
-	// budget was set); the bare baseline checks nothing, so that
-	// validation's own, separately measured cost is added to its budget.
-	validation := int64(testing.AllocsPerRun(100, func() {
-		_ = telephony.ValidateE164("+14155550100")
-		_ = telephony.ValidateE164("+14155550123")
-	}))
 	for _, op := range []struct {
 		name      string
 		lib, base func(*testing.B)
-		extra     int64 // allocations of work the baseline does not do
 	}{
-		{"users-page GET, 5 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 5), bareUsersPage(srv, 5), 0},
-		{"users-page GET, 100 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 100), bareUsersPage(srv, 100), 0},
-		{"click-to-call POST (library vs bare net/http+encoding/json)", libMakeCall(srv), bareMakeCall(srv), validation},
+		{"users-page GET, 5 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 5), bareUsersPage(srv, 5)},
+		{"users-page GET, 100 users (library vs bare net/http+encoding/json)", libUsersPage(srv, 100), bareUsersPage(srv, 100)},
+		{"click-to-call POST (library vs bare net/http+encoding/json)", libMakeCall(srv), bareMakeCall(srv)},
 	} {
 		_, _, la, ba := sideBySide(t, op.name, op.lib, op.base)
 		// Allocation counts are exact (time is not asserted: the machine
-		// is shared). The budget: at most the baseline's plus 15
-		// (plus the input validation the baseline skips).
-		assert.LessOrEqual(t, la, ba+15+op.extra, "%s: allocations per call (E.164 validation: %d)", op.name, op.extra)
+		// is shared). The budget: at most the baseline's plus 15,
+		// though the library also checks that From and To are possible
+		// E.164 numbers, which the baseline does not. Under -race
+		// sync.Pool drops pooled buffers at random, so counts are not exact.
+		if !testenv.Race {
+			assert.LessOrEqual(t, la, ba+15, "%s: allocations per call", op.name)
+		}
 	}
 }
 

@@ -63,6 +63,15 @@ func DefaultRegion() string {
 // rules such as ByCallerPrefix can compare numbers as E.164.
 func NormalizeNumber(s string) string {
 	s = strings.TrimSpace(s)
+	if fastPossibleE164(s) {
+		return s // already E.164, and libphonenumber would read it as itself
+	}
+	return normalizeSlow(s)
+}
+
+// normalizeSlow is NormalizeNumber through libphonenumber's full parse, for
+// the trimmed s that fastPossibleE164 cannot decide.
+func normalizeSlow(s string) string {
 	if s == "" || !strings.ContainsAny(s, "0123456789") {
 		return s
 	}
@@ -95,6 +104,15 @@ func NormalizeNumber(s string) string {
 // nothing else. Numbers written another way can be converted with
 // NormalizeNumber first.
 func ValidateE164(s string) error {
+	if fastPossibleE164(s) {
+		return nil
+	}
+	return validateE164Slow(s)
+}
+
+// validateE164Slow is ValidateE164 through libphonenumber's full parse: it
+// decides every number fastPossibleE164 cannot, and words the errors.
+func validateE164Slow(s string) error {
 	if s == "" {
 		return fmt.Errorf("phone number is empty; want E.164 such as +14155550100")
 	}
