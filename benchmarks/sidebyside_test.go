@@ -53,6 +53,7 @@ func sideBySide(t *testing.T, name string, lib, base func(b *testing.B)) (ratio,
 	ratios := make([]float64, 0, rounds)
 	cpuRatios := make([]float64, 0, rounds)
 	var libNs, baseNs []float64
+	var libBytes, baseBytes int64
 	for i := range rounds {
 		var rl, rb testing.BenchmarkResult
 		var cl, cb float64
@@ -71,10 +72,11 @@ func sideBySide(t *testing.T, name string, lib, base func(b *testing.B)) (ratio,
 		ratios = append(ratios, l/b)
 		cpuRatios = append(cpuRatios, cl/cb)
 		libAllocs, baseAllocs = rl.AllocsPerOp(), rb.AllocsPerOp()
+		libBytes, baseBytes = rl.AllocedBytesPerOp(), rb.AllocedBytesPerOp()
 	}
 	ratio, cpuRatio = median(ratios), median(cpuRatios)
-	t.Logf("%s: %d interleaved rounds: median ratio %.3fx wall (per round %s), %.3fx CPU time (per round %s); median ns/op library %.0f baseline %.0f; allocs/op library %d baseline %d",
-		name, rounds, ratio, fmtRatios(ratios), cpuRatio, fmtRatios(cpuRatios), median(libNs), median(baseNs), libAllocs, baseAllocs)
+	t.Logf("%s: %d interleaved rounds: median ratio %.3fx wall (per round %s), %.3fx CPU time (per round %s); median ns/op library %.0f baseline %.0f; allocs/op library %d baseline %d; B/op library %d baseline %d",
+		name, rounds, ratio, fmtRatios(ratios), cpuRatio, fmtRatios(cpuRatios), median(libNs), median(baseNs), libAllocs, baseAllocs, libBytes, baseBytes)
 	return ratio, cpuRatio, libAllocs, baseAllocs
 }
 

@@ -248,7 +248,7 @@ func (m *LastAgentMemory) lookup(ctx, wait context.Context, provider, caller str
 }
 
 // askHistory reads the caller's answered inbound calls, newest first, and
-// caches the answer.
+// caches the answer unless the memory got a value meanwhile.
 func (m *LastAgentMemory) askHistory(ctx context.Context, c *Client, provider, caller string) (lastAgentValue, error) {
 	m.requests.Add(1)
 	q := CallQuery{Number: caller, Direction: DirectionInbound, Since: m.opts.Now().Add(-m.opts.HistoryWindow)}
@@ -273,7 +273,9 @@ func (m *LastAgentMemory) askHistory(ctx context.Context, c *Client, provider, c
 		m.found.Add(1)
 	}
 	b, _ := json.Marshal(v)
-	if err := m.values.Set(ctx, lastAgentKey(provider, caller), b, ttl); err != nil {
+	// Only into an empty slot: an event recorded while the history was
+	// being read is fresher than the history's answer, and is kept.
+	if _, err := m.values.SetIfAbsent(ctx, lastAgentKey(provider, caller), b, ttl); err != nil {
 		m.report(ctx, fmt.Errorf("last agent memory: caching %s's history answer: %w", provider, err))
 	}
 	return v, nil

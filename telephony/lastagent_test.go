@@ -262,6 +262,49 @@ func TestLastAgentSlowHistoryFallsBackInTime(t *testing.T) {
 	assert.Equal(t, int64(1), mem.Stats().HistoryFailed)
 }
 
+// A history lookup that outlives its routing decision caches its answer
+// for the next call, but never over an agent recorded while it ran: the
+// event is fresher than the history.
+func TestLastAgentLateHistoryKeepsFresherRecord(t *testing.T) {
+	asim := aircalltest.NewServer()
+	t.Cleanup(asim.Close)
+	users := asim.SeedUsers(2)
+	asim.AddCall(aircalltest.Call{RawDigits: laCaller, UserID: users[1].ID, StartedAt: time.Now().Add(-48 * time.Hour).Unix()})
+	// The history answers after 300 ms, within the routing deadline (2 s)
+	// but after the rule stopped waiting (HistoryBudget, 50 ms).
+	asim.InjectFault(aircalltest.Fault{Method: "GET", Path: "/v1/calls/search", Delay: 300 * time.Millisecond, Times: 2})
+	ac, err := aircall.New(aircalltest.APIID, aircalltest.APIToken, append(laFast(), telephony.WithBaseURL(asim.URL()))...)
+	require.NoError(t, err)
+	mem := telephony.NewLastAgentMemory(telephony.LastAgentOptions{State: state.Memory(), HistoryBudget: 50 * time.Millisecond,
+		History: []*telephony.Client{ac.Telephony()}, OnError: func(context.Context, error) {}})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, ok, _ := mem.Rule()(ctx, telephony.InboundCall{Provider: telephony.ProviderAircall, CallID: "1", From: laCaller})
+	require.False(t, ok, "the history is late: no opinion, the lookup goes on in the background")
+	// The call is answered by agent 99 while the history is still running.
+	require.NoError(t, mem.Remember(t.Context(), telephony.ProviderAircall, laCaller, "99", ""))
+	require.Eventually(t, func() bool { return mem.Stats().HistoryFound == 1 }, 5*time.Second, 5*time.Millisecond, "the history answered")
+	to, ok, err := mem.Lookup(t.Context(), telephony.ProviderAircall, laCaller)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, telephony.UserTarget("99"), to, "the recorded agent, not the history's older one (%d)", users[1].ID)
+
+	// Without a fresher record the late answer is cached for the next call.
+	other := "+14155550177"
+	asim.AddCall(aircalltest.Call{RawDigits: other, UserID: users[0].ID, StartedAt: time.Now().Add(-time.Hour).Unix()})
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel2()
+	_, ok, _ = mem.Rule()(ctx2, telephony.InboundCall{Provider: telephony.ProviderAircall, CallID: "2", From: other})
+	require.False(t, ok)
+	require.Eventually(t, func() bool { return mem.Stats().HistoryFound == 2 }, 5*time.Second, 5*time.Millisecond)
+	sent := asim.Count("GET", "/v1/calls/search")
+	to, ok, err = mem.Lookup(t.Context(), telephony.ProviderAircall, other)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, telephony.UserTarget(strconv.FormatInt(users[0].ID, 10)), to)
+	assert.Equal(t, sent, asim.Count("GET", "/v1/calls/search"), "answered from the cache")
+}
+
 // Through Aircall's routing handler: the history does not answer, and the
 // call still reaches the fallback team well within the routing timeout.
 func TestLastAgentSlowHistoryAircallHandler(t *testing.T) {

@@ -127,4 +127,17 @@ func TestValuesAcrossStores(t *testing.T) {
 	_, ok, err = stores[1].Values().Get(t.Context(), k)
 	require.NoError(t, err)
 	assert.False(t, ok, "expired")
+
+	// SetIfAbsent: one replica's late cache fill does not overwrite what
+	// another replica set meanwhile.
+	stored, err := stores[0].Values().SetIfAbsent(t.Context(), k, []byte("history"), time.Minute)
+	require.NoError(t, err)
+	assert.True(t, stored, "an empty slot")
+	require.NoError(t, stores[1].Values().Set(t.Context(), k, []byte("event"), time.Minute))
+	stored, err = stores[0].Values().SetIfAbsent(t.Context(), k, []byte("late history"), time.Minute)
+	require.NoError(t, err)
+	assert.False(t, stored, "the other replica's value is there")
+	v, _, err = stores[0].Values().Get(t.Context(), k)
+	require.NoError(t, err)
+	assert.Equal(t, "event", string(v), "kept")
 }

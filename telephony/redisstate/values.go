@@ -9,7 +9,7 @@ import (
 	"github.com/switchboard-go/switchboard/telephony/state"
 )
 
-// values implements state.Values with SET PX and GET.
+// values implements state.Values with SET PX, SET NX PX and GET.
 type values struct {
 	c      redis.UniversalClient
 	prefix string
@@ -24,6 +24,18 @@ func (v *values) Set(ctx context.Context, key state.Key, value []byte, ttl time.
 		return limitsErr("set value", err)
 	}
 	return nil
+}
+
+func (v *values) SetIfAbsent(ctx context.Context, key state.Key, value []byte, ttl time.Duration) (bool, error) {
+	// SET NX PX: atomic, so a fresher value set meanwhile is kept.
+	err := v.c.SetArgs(ctx, v.key(key), value, redis.SetArgs{Mode: "NX", TTL: max(ttl, time.Millisecond)}).Err()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, limitsErr("set value if absent", err)
+	}
+	return true, nil
 }
 
 func (v *values) Get(ctx context.Context, key state.Key) ([]byte, bool, error) {

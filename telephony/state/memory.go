@@ -117,6 +117,22 @@ func newMemoryValues(max int) *memoryValues {
 func (m *memoryValues) Set(_ context.Context, key Key, v []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.set(key, v, ttl)
+	return nil
+}
+
+func (m *memoryValues) SetIfAbsent(_ context.Context, key Key, v []byte, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.items[key]; ok && m.now().Before(e.Value.(*value).expires) {
+		return false, nil
+	}
+	m.set(key, v, ttl)
+	return true, nil
+}
+
+// set stores v under key; m.mu is held.
+func (m *memoryValues) set(key Key, v []byte, ttl time.Duration) {
 	if e, ok := m.items[key]; ok {
 		m.order.Remove(e)
 	}
@@ -126,7 +142,6 @@ func (m *memoryValues) Set(_ context.Context, key Key, v []byte, ttl time.Durati
 		m.order.Remove(old)
 		delete(m.items, old.Value.(*value).key)
 	}
-	return nil
 }
 
 func (m *memoryValues) Get(_ context.Context, key Key) ([]byte, bool, error) {

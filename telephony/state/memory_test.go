@@ -55,6 +55,28 @@ func TestMemoryValues(t *testing.T) {
 	assert.False(t, ok, "expired")
 }
 
+// SetIfAbsent stores only into an empty or expired slot.
+func TestMemoryValuesSetIfAbsent(t *testing.T) {
+	m := newMemoryValues(10)
+	now := time.Unix(0, 0)
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	stored, err := m.SetIfAbsent(ctx, KeyOf("a"), []byte("history"), time.Minute)
+	require.NoError(t, err)
+	assert.True(t, stored, "an empty slot")
+	require.NoError(t, m.Set(ctx, KeyOf("a"), []byte("event"), time.Minute))
+	stored, err = m.SetIfAbsent(ctx, KeyOf("a"), []byte("late history"), time.Minute)
+	require.NoError(t, err)
+	assert.False(t, stored, "a value is there")
+	v, _, _ := m.Get(ctx, KeyOf("a"))
+	assert.Equal(t, "event", string(v), "kept")
+	now = now.Add(2 * time.Minute)
+	stored, _ = m.SetIfAbsent(ctx, KeyOf("a"), []byte("new"), time.Minute)
+	assert.True(t, stored, "an expired value does not count")
+	v, _, _ = m.Get(ctx, KeyOf("a"))
+	assert.Equal(t, "new", string(v))
+}
+
 func TestKeyOfIsLengthPrefixed(t *testing.T) {
 	assert.NotEqual(t, KeyOf("ab", "c"), KeyOf("a", "bc"))
 	assert.Equal(t, KeyOf("a", "b"), KeyOf("a", "b"))

@@ -174,6 +174,12 @@ type Claims interface {
 type Values interface {
 	// Set stores value under key for ttl, replacing what was there.
 	Set(ctx context.Context, key Key, value []byte, ttl time.Duration) error
+	// SetIfAbsent stores value under key for ttl only when key holds
+	// nothing (or what it held expired), atomically across every user of
+	// the store, and reports whether it stored it. A cache filled by a
+	// slow lookup uses it so as not to overwrite a fresher value set
+	// while the lookup ran.
+	SetIfAbsent(ctx context.Context, key Key, value []byte, ttl time.Duration) (bool, error)
 	// Get returns the value under key, and false when there is none (or it
 	// expired).
 	Get(ctx context.Context, key Key) ([]byte, bool, error)
