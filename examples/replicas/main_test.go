@@ -197,7 +197,7 @@ func buildExample(t *testing.T) string {
 		}
 		binPath = filepath.Join(binDir, "replicas")
 		args := []string{"build", "-o", binPath}
-		if raceEnabled {
+		if testenv.Race {
 			args = append(args, "-race")
 		}
 		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
