@@ -37,7 +37,7 @@ func TestWebhookNumbersBecomeE164(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.NoError(t, wh.Close(t.Context()))
 
-	evs := sink.events()
+	evs := sink.get()
 	require.Len(t, evs, 2)
 	byType := map[string]telephony.CallEvent{}
 	for _, ev := range evs {

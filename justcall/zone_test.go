@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,27 +15,7 @@ import (
 
 	"github.com/switchboard-go/switchboard/justcall"
 	"github.com/switchboard-go/switchboard/justcall/justcalltest"
-	"github.com/switchboard-go/switchboard/telephony"
 )
-
-// zoneSink collects the events a webhook handler delivers.
-type zoneSink struct {
-	mu  sync.Mutex
-	evs []telephony.CallEvent
-}
-
-func (s *zoneSink) fn(_ context.Context, ev telephony.CallEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.evs = append(s.evs, ev)
-	return nil
-}
-
-func (s *zoneSink) events() []telephony.CallEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]telephony.CallEvent(nil), s.evs...)
-}
 
 // zoneClock is a settable clock for WebhookOptions.Now.
 type zoneClock struct{ at atomic.Int64 }
@@ -48,9 +27,9 @@ func newZoneClock(t time.Time) *zoneClock { c := &zoneClock{}; c.set(t); return 
 
 // zoneHandler serves a webhook handler with opts on httptest; it is closed
 // (its events drained) when the test ends.
-func zoneHandler(t *testing.T, opts justcall.WebhookOptions) (*justcall.WebhookHandler, *zoneSink, string) {
+func zoneHandler(t *testing.T, opts justcall.WebhookOptions) (*justcall.WebhookHandler, *recorder, string) {
 	t.Helper()
-	sink := &zoneSink{}
+	sink := &recorder{}
 	opts.Secret = justcalltest.APISecret
 	wh, err := justcall.NewWebhookHandler(sink.fn, opts)
 	require.NoError(t, err)
@@ -87,7 +66,7 @@ func TestWebhookTimestampInAnyWholeHourZone(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code, "timestamp written in %s", z)
 	}
 	require.NoError(t, wh.Close(t.Context()))
-	evs := sink.events()
+	evs := sink.get()
 	assert.Len(t, evs, len(zones), "one event per zone")
 	for _, ev := range evs {
 		assert.WithinDuration(t, sent, ev.Time, 5*time.Second, "CallEvent.Time of call %s is the true instant", ev.CallID)
@@ -121,7 +100,7 @@ func TestWebhookTimestampWindowPerZone(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, code, tc.name)
 	}
-	assert.Eventually(t, func() bool { return len(sink.events()) == 4 }, 5*time.Second, 10*time.Millisecond, "the four accepted deliveries are handled")
+	assert.Eventually(t, func() bool { return len(sink.get()) == 4 }, 5*time.Second, 10*time.Millisecond, "the four accepted deliveries are handled")
 }
 
 // TestWebhookZoneToleranceKeepsReplaysOut: a captured delivery passes the
@@ -153,7 +132,7 @@ func TestWebhookZoneToleranceKeepsReplaysOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, code, "replay 15 h later is outside every zone's window")
 	require.NoError(t, wh.Close(t.Context()))
-	assert.Len(t, sink.events(), 1, "replays of one signed delivery are dropped")
+	assert.Len(t, sink.get(), 1, "replays of one signed delivery are dropped")
 
 	clock.set(now)
 	pinned, pinnedSink, pinnedURL := zoneHandler(t, justcall.WebhookOptions{Now: clock.now, TimestampZone: time.FixedZone("UTC+2", 2*3600)})
@@ -165,7 +144,7 @@ func TestWebhookZoneToleranceKeepsReplaysOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, code, "pinned zone: an hour-old delivery is outside the window")
 	require.NoError(t, pinned.Close(t.Context()))
-	assert.Len(t, pinnedSink.events(), 1)
+	assert.Len(t, pinnedSink.get(), 1)
 }
 
 // TestWebhookTimestampZonePinned: an account in a half-hour zone sets
@@ -184,7 +163,7 @@ func TestWebhookTimestampZonePinned(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, code, "a UTC timestamp is 5h30 off the pinned zone")
 	require.NoError(t, wh.Close(t.Context()))
-	evs := sink.events()
+	evs := sink.get()
 	require.Len(t, evs, 1)
 	assert.WithinDuration(t, time.Now(), evs[0].Time, 5*time.Second, "CallEvent.Time is the true instant")
 }
@@ -210,5 +189,5 @@ func TestWebhookZonedTimestampGetsThePlainWindow(t *testing.T) {
 		assert.Equal(t, tc.want, code, "timestamp %s", tc.ts)
 	}
 	require.NoError(t, wh.Close(t.Context()))
-	assert.Len(t, sink.events(), 2)
+	assert.Len(t, sink.get(), 2)
 }
